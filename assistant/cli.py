@@ -1,0 +1,232 @@
+"""The `assistant` command: thin commands over the library.
+
+Every command catches AssistantError and prints its one-line message and fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+from rich.console import Console
+
+from assistant.config import Config
+from assistant.errors import AssistantError
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console()
+err_console = Console(stderr=True)
+
+
+def friendly(fn: F) -> F:
+    """Turn AssistantError into a clean one-line message and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AssistantError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            if exc.fix:
+                err_console.print(f"[bold]fix:[/] {exc.fix}", highlight=False)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def make_runtime(cfg: Config) -> Any:
+    from runtime.runtime import Runtime
+
+    return Runtime(cfg)
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_name="assistant-runtime")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """On-device assistant: chat, autocomplete, translation, speech and memory, offline.
+
+    With no command, starts the interactive assistant.
+    """
+    ctx.obj = Config.from_env()
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(chat)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print facts and plans as JSON.")
+@click.pass_obj
+@friendly
+def doctor(cfg: Config, as_json: bool) -> None:
+    """Show what this machine has and where each engine family would run, with reasons."""
+    from runtime.doctor import doctor_json, doctor_tables
+    from runtime.planner import PlanOptions, plan_all
+    from runtime.probe import probe
+
+    facts = probe()
+    plans = plan_all(facts, PlanOptions(force_device=cfg.device, threads=cfg.threads))
+    if as_json:
+        click.echo(json.dumps(doctor_json(facts, plans), indent=2))
+        return
+    for table in doctor_tables(facts, plans):
+        console.print(table)
+
+
+def _gen_options(max_tokens: int, temperature: float, json_schema: str | None, grammar: str | None,
+                 truncate: bool, stop: tuple[str, ...] = ()) -> Any:
+    from runtime.engines.base import GenerationOptions
+
+    schema = None
+    if json_schema:
+        text = Path(json_schema).read_text() if Path(json_schema).is_file() else json_schema
+        try:
+            schema = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AssistantError(f"--json-schema is not valid JSON: {exc}", "pass a JSON schema or a file holding one")
+    gram = Path(grammar).read_text() if grammar else None
+    return GenerationOptions(
+        max_tokens=max_tokens,
+        temperature=temperature,
+        json_schema=schema,
+        grammar=gram,
+        stop=stop,
+        truncation="truncate_start" if truncate else "error",
+    )
+
+
+@main.command()
+@click.argument("model")
+@click.argument("prompt")
+@click.option("--max-tokens", default=256, show_default=True, help="Most tokens to generate.")
+@click.option("--temperature", default=0.0, show_default=True, help="0 is greedy.")
+@click.option("--chat/--raw", "as_chat", default=True, show_default=True,
+              help="Wrap the prompt in the model's chat template, or complete it as plain text.")
+@click.option("--json-schema", default=None, help="Constrain output to a JSON schema (JSON text or a file).")
+@click.option("--grammar", type=click.Path(exists=True, dir_okay=False), help="Constrain output to a GBNF grammar file.")
+@click.option("--lora", type=click.Path(), default=None, help="Apply a LoRA adapter (GGUF).")
+@click.option("--prompt-lookup", default=0, help="Prompt-lookup speculative decoding: tokens per step (0 = off).")
+@click.option("--truncate", is_flag=True, help="Drop the oldest prompt tokens instead of failing when too long.")
+@click.option("--stats", is_flag=True, help="Print load and speed figures after the answer.")
+@click.pass_obj
+@friendly
+def run(cfg: Config, model: str, prompt: str, max_tokens: int, temperature: float, as_chat: bool,
+        json_schema: str | None, grammar: str | None, lora: str | None, prompt_lookup: int, truncate: bool,
+        stats: bool) -> None:
+    """Run MODEL on PROMPT and stream the answer."""
+    from runtime.engines.base import ChatMessage
+
+    rt = make_runtime(cfg)
+    overrides: dict[str, Any] = {}
+    if lora:
+        overrides["lora_path"] = lora
+    if prompt_lookup:
+        overrides["prompt_lookup"] = prompt_lookup
+    if overrides:
+        rt.load_overrides[model] = overrides
+    opts = _gen_options(max_tokens, temperature, json_schema, grammar, truncate)
+    stream = rt.chat([ChatMessage("user", prompt)], opts, model=model) if as_chat else rt.complete(prompt, opts, model=model)
+    result = _print_stream(stream)
+    click.echo()
+    if stats and result is not None:
+        loaded = {m.model_id: m for m in rt.scheduler.loaded()}
+        rep = loaded[model].report if model in loaded else None
+        _print_stats(result, rep)
+    if result is not None and result.truncated_tokens:
+        err_console.print(f"[yellow]note:[/] dropped the oldest {result.truncated_tokens} prompt tokens to fit the context")
+    rt.close()
+
+
+def _print_stream(stream: Any) -> Any:
+    while True:
+        try:
+            ev = next(stream)
+        except StopIteration as stop:
+            return stop.value
+        sys.stdout.write(ev.text)
+        sys.stdout.flush()
+
+
+def _print_stats(s: Any, report: Any) -> None:
+    if report is not None:
+        err_console.print(f"device: {report.device} ({'; '.join(report.reasons)}), load {report.seconds:.2f} s")
+    err_console.print(
+        f"prompt: {s.prompt_tokens} tokens ({s.cached_tokens} cached), {s.prompt_tokens_per_second:.0f} tok/s; "
+        f"first token {s.time_to_first_token * 1000:.0f} ms; generated {s.completion_tokens} tokens at "
+        f"{s.tokens_per_second:.1f} tok/s; finish: {s.finish_reason}"
+    )
+
+
+@main.command()
+@click.option("--model", default=None, help="Model id (default: the configured chat model).")
+@click.option("--system", default="You are a helpful, concise assistant running offline on the user's device.",
+              help="System prompt.")
+@click.option("--max-tokens", default=512, show_default=True)
+@click.pass_obj
+@friendly
+def chat(cfg: Config, model: str | None, system: str, max_tokens: int) -> None:
+    """Chat in the terminal. /reset clears the conversation, /quit or Ctrl-D leaves."""
+    from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
+
+    rt = make_runtime(cfg)
+    model_id = model or rt.model_for("chat")
+    err_console.print(f"[dim]loading {model_id}…[/]")
+    rt.store.ensure(model_id, progress=_progress_printer())
+    history = [ChatMessage("system", system)]
+    console.print(f"[bold]assistant[/] on [cyan]{model_id}[/], offline. Ctrl-C stops a reply; /quit leaves.")
+    while True:
+        try:
+            line = console.input("[bold green]you>[/] ")
+        except EOFError:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/quit", "/exit"):
+            break
+        if text == "/reset":
+            history = history[:1]
+            continue
+        history.append(ChatMessage("user", text))
+        cancel = CancelToken()
+        console.print("[bold blue]assistant>[/] ", end="")
+        parts: list[str] = []
+        stream = rt.chat(history, GenerationOptions(max_tokens=max_tokens, temperature=0.3,
+                                                    truncation="truncate_start"), model=model_id, cancel=cancel)
+        try:
+            while True:
+                try:
+                    ev = next(stream)
+                except StopIteration:
+                    break
+                parts.append(ev.text)
+                sys.stdout.write(ev.text)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            cancel.cancel()
+            for _ in stream:
+                pass
+            console.print("[dim] (stopped)[/]")
+        click.echo()
+        history.append(ChatMessage("assistant", "".join(parts)))
+    rt.close()
+
+
+def _progress_printer() -> Callable[[str, int, int], None]:
+    from assistant.progress import ProgressPrinter
+
+    return ProgressPrinter(err_console)
+
+
+from assistant import cli_models  # noqa: E402  (registers the `models` group)
+
+main.add_command(cli_models.models)
+
+if __name__ == "__main__":
+    main()

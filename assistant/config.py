@@ -1,0 +1,113 @@
+"""Every setting and environment variable, typed and read in one place.
+
+Environment variables (all optional):
+  ASSISTANT_HOME          root for data, config and runtime files (tests and portable installs)
+  ASSISTANT_MODELS_DIR    where the model store keeps installed models
+  ASSISTANT_DEVICE        force a device: cpu, cuda, metal, vulkan, qnn, coreml, dml
+  ASSISTANT_THREADS       CPU threads for inference (default: physical cores)
+  ASSISTANT_MEMORY_BUDGET bytes (or 512M / 4G) the scheduler may keep loaded
+  ASSISTANT_KEEP_ALIVE    seconds an idle model stays loaded (default 300)
+  ASSISTANT_QUEUE_TIMEOUT seconds a request may wait for a busy model (default 120)
+  ASSISTANT_CHAT_MODEL    default chat model id
+  ASSISTANT_SMALL_MODEL   default small/autocomplete model id
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from assistant.errors import ConfigError
+
+APP_NAME = "assistant"
+DEVICES = ("cpu", "cuda", "metal", "vulkan", "qnn", "coreml", "dml")
+
+
+def parse_size(text: str) -> int:
+    """Return a byte count from '512M', '4G', '1.5GiB' or a plain integer."""
+    s = text.strip().upper().removesuffix("IB").removesuffix("B")
+    mult = 1
+    for suffix, m in (("K", 1024), ("M", 1024**2), ("G", 1024**3), ("T", 1024**4)):
+        if s.endswith(suffix):
+            s, mult = s[:-1], m
+            break
+    try:
+        return int(float(s) * mult)
+    except ValueError:
+        raise ConfigError(f"cannot read size {text!r}", "use bytes or a suffix, e.g. 512M or 4G") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings. Build with `Config.from_env()`; tests pass explicit values."""
+
+    data_dir: Path
+    config_dir: Path
+    runtime_dir: Path
+    models_dir: Path
+    device: str | None = None
+    threads: int | None = None
+    memory_budget: int | None = None
+    keep_alive: float = 300.0
+    queue_timeout: float = 120.0
+    chat_model: str = "qwen2.5-coder-0.5b"
+    small_model: str = "smollm2-135m"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        """Read the environment (default: os.environ) into a Config."""
+        env = os.environ if env is None else env
+        home = env.get("ASSISTANT_HOME")
+        if home:
+            root = Path(home).expanduser()
+            data, conf, run = root / "data", root / "config", root / "run"
+        else:
+            import platformdirs
+
+            data = Path(platformdirs.user_data_dir(APP_NAME))
+            conf = Path(platformdirs.user_config_dir(APP_NAME))
+            run = Path(platformdirs.user_runtime_dir(APP_NAME))
+        models = Path(env["ASSISTANT_MODELS_DIR"]).expanduser() if env.get("ASSISTANT_MODELS_DIR") else data / "models"
+        device = env.get("ASSISTANT_DEVICE") or None
+        if device is not None and device.lower() not in DEVICES:
+            raise ConfigError(f"ASSISTANT_DEVICE={device!r} is not a device", f"use one of {', '.join(DEVICES)}")
+        threads = _int(env, "ASSISTANT_THREADS")
+        budget = parse_size(env["ASSISTANT_MEMORY_BUDGET"]) if env.get("ASSISTANT_MEMORY_BUDGET") else None
+        return cls(
+            data_dir=data,
+            config_dir=conf,
+            runtime_dir=run,
+            models_dir=models,
+            device=device.lower() if device else None,
+            threads=threads,
+            memory_budget=budget,
+            keep_alive=_float(env, "ASSISTANT_KEEP_ALIVE", 300.0),
+            queue_timeout=_float(env, "ASSISTANT_QUEUE_TIMEOUT", 120.0),
+            chat_model=env.get("ASSISTANT_CHAT_MODEL", "qwen2.5-coder-0.5b"),
+            small_model=env.get("ASSISTANT_SMALL_MODEL", "smollm2-135m"),
+        )
+
+    def with_(self, **changes: object) -> "Config":
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], key: str) -> int | None:
+    if not env.get(key):
+        return None
+    try:
+        return int(env[key])
+    except ValueError:
+        raise ConfigError(f"{key}={env[key]!r} is not an integer", f"set {key} to a whole number") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    if not env.get(key):
+        return default
+    try:
+        return float(env[key])
+    except ValueError:
+        raise ConfigError(f"{key}={env[key]!r} is not a number", f"set {key} to seconds, e.g. 300") from None

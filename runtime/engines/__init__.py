@@ -1,0 +1,1 @@
+"""Engine families behind protocols. Only these modules import the heavy backends, lazily."""

@@ -1,0 +1,128 @@
+"""The in-process facade over store, planner and scheduler that the CLI, TUI and daemon share."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from typing import Any, Callable, Iterator, Sequence
+
+from assistant.config import Config
+from assistant.errors import ModelError, ModelNotFound
+from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, LoadReport, TokenEvent
+from runtime.planner import EnginePlan, PlanOptions, plan_all
+from runtime.probe import Facts, probe
+from runtime.scheduler import Scheduler
+from runtime.store import InstalledModel, ModelStore
+
+# roles skills ask for -> which configured default serves them
+ROLE_DEFAULTS = {"chat": "chat_model", "code": "chat_model", "fim": "chat_model", "autocomplete": "small_model"}
+DEFAULT_CTX = 4096
+
+
+class Runtime:
+    """Owns the model store and scheduler; hands out engines by role or model id."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: ModelStore | None = None,
+        facts: Facts | None = None,
+        loaders: dict[str, Callable[[InstalledModel, EnginePlan], Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store or ModelStore(config.models_dir)
+        self._facts = facts
+        self._loaders = loaders or {"gguf": self._load_gguf}
+        self.load_overrides: dict[str, dict[str, Any]] = {}
+        self.scheduler = Scheduler(
+            self._loader,
+            memory_budget=config.memory_budget if config.memory_budget is not None else self._default_budget(),
+            keep_alive=config.keep_alive,
+            queue_timeout=config.queue_timeout,
+            estimate=self._estimate,
+        )
+
+    # -- facts and plans -----------------------------------------------------------------
+    @property
+    def facts(self) -> Facts:
+        if self._facts is None:
+            self._facts = probe()
+        return self._facts
+
+    @functools.cached_property
+    def plans(self) -> dict[str, EnginePlan]:
+        return plan_all(self.facts, PlanOptions(force_device=self.config.device, threads=self.config.threads))
+
+    def _default_budget(self) -> int | None:
+        # leave room for the rest of the machine: at most half of RAM for models
+        return None if self._facts is None else self._facts.ram_total // 2
+
+    # -- models ------------------------------------------------------------------------------
+    def model_for(self, role: str) -> str:
+        """Return the configured model id for a role ("chat", "code", "autocomplete", ...)."""
+        attr = ROLE_DEFAULTS.get(role)
+        if attr is None:
+            raise ModelNotFound(f"no model is configured for role {role!r}", f"roles: {', '.join(ROLE_DEFAULTS)}")
+        return str(getattr(self.config, attr))
+
+    def _estimate(self, model_id: str) -> int:
+        try:
+            return self.store.get(model_id).size
+        except ModelError:
+            return 0
+
+    def _loader(self, model_id: str) -> Callable[[str], tuple[Any, LoadReport]]:
+        def load(mid: str) -> tuple[Any, LoadReport]:
+            model = self.store.ensure(mid)
+            loader = self._loaders.get(model.format)
+            if loader is None:
+                raise ModelError(f"{mid} is a {model.format} model, not a text-generation model",
+                                 "pick a GGUF model for chat and completion")
+            engine = loader(model, self.plans.get(model.format) or self.plans["gguf"])
+            return engine, engine.report
+
+        return load
+
+    def _load_gguf(self, model: InstalledModel, plan: EnginePlan) -> Any:
+        from runtime.engines.llama_cpp import LlamaEngine, LlamaLoadOptions
+
+        ctx = DEFAULT_CTX
+        if model.manifest is not None and model.manifest.context_length:
+            ctx = min(ctx, model.manifest.context_length)
+        opts = LlamaLoadOptions(n_ctx=ctx)
+        if model.id in self.load_overrides:
+            opts = replace(opts, **self.load_overrides[model.id])
+        fim = None
+        if model.manifest is not None:
+            fim = "fim" in model.manifest.roles
+        return LlamaEngine.load(model.id, model.path, plan, opts, fim=fim)
+
+    # -- generation -------------------------------------------------------------------------------
+    def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions = GenerationOptions(),
+        model: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[TokenEvent]:
+        """Stream a chat reply rendered with the model's own template; returns GenerationStats."""
+        model_id = model or self.model_for("chat")
+        with self.scheduler.use(model_id) as engine:
+            prompt, stops = engine.chat_prompt(messages)
+            opts = replace(options, stop=tuple(options.stop) + stops)
+            stats = yield from engine.stream(prompt, opts, cancel)
+            self.scheduler.record(model_id, stats)
+            return stats
+
+    def complete(
+        self,
+        prompt: str,
+        options: GenerationOptions = GenerationOptions(),
+        model: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[TokenEvent]:
+        """Stream a plain completion of prompt; returns GenerationStats."""
+        return self.scheduler.stream(model or self.model_for("chat"), prompt, options, cancel)
+
+    def close(self) -> None:
+        self.scheduler.close()

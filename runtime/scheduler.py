@@ -1,0 +1,268 @@
+"""Loads models on demand, keeps them warm, evicts by LRU under a memory budget, and queues
+requests per model so that concurrent callers never share a context.
+
+Engines are built by injected loaders (one per model format), so tests run the real
+scheduling logic against fake engines.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
+
+from assistant.errors import Busy, ModelError
+from runtime.engines.base import CancelToken, GenerationOptions, GenerationStats, LoadReport, TokenEvent
+
+log = logging.getLogger(__name__)
+
+# loader(model_id) -> (engine, report); the runtime binds store, planner and options into it
+Loader = Callable[[str], tuple[Any, LoadReport]]
+
+
+class FairLock:
+    """A FIFO lock: waiters get the model in arrival order, with a timeout."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._held = False
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def acquire(self, timeout: float) -> bool:
+        me = object()
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            self._queue.append(me)
+            while self._held or self._queue[0] is not me:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._queue.remove(me)
+                    self._cv.notify_all()
+                    return False
+                self._cv.wait(remaining)
+            self._queue.popleft()
+            self._held = True
+            return True
+
+    def release(self) -> None:
+        with self._cv:
+            self._held = False
+            self._cv.notify_all()
+
+
+@dataclass
+class ModelMetrics:
+    """Counters for one model since the scheduler started."""
+
+    loads: int = 0
+    evictions: int = 0
+    requests: int = 0
+    load_seconds: float = 0.0
+    queue_wait_seconds: float = 0.0
+    last_queue_wait: float = 0.0
+    last_ttft: float = 0.0
+    last_tokens_per_second: float = 0.0
+    completion_tokens: int = 0
+    generation_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Slot:
+    model_id: str
+    lock: FairLock = field(default_factory=FairLock)
+    engine: Any = None
+    report: LoadReport | None = None
+    last_used: float = 0.0
+    users: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model that is in memory now."""
+
+    model_id: str
+    device: str
+    memory_bytes: int
+    idle_seconds: float
+    in_use: bool
+    report: LoadReport
+
+
+class Scheduler:
+    """Hands out engines by model id; see the module docstring."""
+
+    def __init__(
+        self,
+        loaders: Callable[[str], Loader] | Mapping[str, Loader],
+        memory_budget: int | None = None,
+        keep_alive: float = 300.0,
+        queue_timeout: float = 120.0,
+        max_queue: int = 64,
+        estimate: Callable[[str], int] = lambda _: 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._loader_for = loaders if callable(loaders) else loaders.__getitem__
+        self.memory_budget = memory_budget
+        self.keep_alive = keep_alive
+        self.queue_timeout = queue_timeout
+        self.max_queue = max_queue
+        self._estimate = estimate
+        self._clock = clock
+        self._slots: dict[str, _Slot] = {}
+        self._mu = threading.RLock()
+        self._load_mu = threading.Lock()  # one load at a time keeps peak memory predictable
+        self.metrics: dict[str, ModelMetrics] = {}
+
+    # -- leasing ---------------------------------------------------------------------------
+    @contextmanager
+    def use(self, model_id: str, timeout: float | None = None) -> Iterator[Any]:
+        """Yield the loaded engine for model_id, exclusively, loading it if needed.
+
+        Raises Busy when the queue is full or the wait exceeds the timeout.
+        """
+        self.evict_expired()
+        with self._mu:
+            slot = self._slots.setdefault(model_id, _Slot(model_id))
+            m = self.metrics.setdefault(model_id, ModelMetrics())
+            if slot.lock.waiting >= self.max_queue:
+                raise Busy(
+                    f"{model_id} has {slot.lock.waiting} requests queued", "retry shortly or raise max_queue"
+                )
+            slot.users += 1
+        t0 = time.perf_counter()
+        wait = self.queue_timeout if timeout is None else timeout
+        if not slot.lock.acquire(wait):
+            with self._mu:
+                slot.users -= 1
+            raise Busy(f"{model_id} stayed busy for {wait:.0f} s", "retry later, or raise ASSISTANT_QUEUE_TIMEOUT")
+        try:
+            waited = time.perf_counter() - t0
+            m.requests += 1
+            m.last_queue_wait = waited
+            m.queue_wait_seconds += waited
+            if slot.engine is None:
+                self._load(slot, m)
+            yield slot.engine
+        finally:
+            with self._mu:
+                slot.last_used = self._clock()
+                slot.users -= 1
+            slot.lock.release()
+
+    def stream(
+        self,
+        model_id: str,
+        prompt: str,
+        options: GenerationOptions = GenerationOptions(),
+        cancel: CancelToken | None = None,
+    ) -> Iterator[TokenEvent]:
+        """Stream a completion from model_id under its lock, recording TTFT and tokens/s."""
+        with self.use(model_id) as engine:
+            stats: GenerationStats = yield from engine.stream(prompt, options, cancel)
+            self.record(model_id, stats)
+            return stats
+
+    def record(self, model_id: str, stats: GenerationStats) -> None:
+        """Add one generation's numbers to the model's metrics."""
+        m = self.metrics.setdefault(model_id, ModelMetrics())
+        m.last_ttft = stats.time_to_first_token
+        m.last_tokens_per_second = stats.tokens_per_second
+        m.completion_tokens += stats.completion_tokens
+        m.generation_seconds += stats.generation_seconds
+
+    # -- loading and eviction ------------------------------------------------------------------
+    def _load(self, slot: _Slot, m: ModelMetrics) -> None:
+        with self._load_mu:
+            need = self._estimate(slot.model_id)
+            self._make_room(need, exclude=slot.model_id)
+            t0 = time.perf_counter()
+            engine, report = self._loader_for(slot.model_id)(slot.model_id)
+            m.loads += 1
+            m.load_seconds += time.perf_counter() - t0
+            with self._mu:
+                slot.engine, slot.report = engine, report
+            log.info("loaded %s on %s in %.2f s", slot.model_id, report.device, report.seconds)
+
+    def _resident(self) -> int:
+        return sum(s.report.memory_bytes for s in self._slots.values() if s.engine is not None and s.report)
+
+    def _make_room(self, need: int, exclude: str) -> None:
+        if self.memory_budget is None:
+            return
+        if need > self.memory_budget:
+            raise ModelError(
+                f"{exclude} needs about {need / 2**20:.0f} MiB, more than the whole memory budget of "
+                f"{self.memory_budget / 2**20:.0f} MiB",
+                "raise ASSISTANT_MEMORY_BUDGET or use a smaller model",
+            )
+        with self._mu:
+            while self._resident() + need > self.memory_budget:
+                idle = [s for s in self._slots.values() if s.engine is not None and s.users == 0 and s.model_id != exclude]
+                if not idle:
+                    raise Busy(
+                        f"memory budget of {self.memory_budget / 2**20:.0f} MiB is taken by models in use",
+                        "retry when current requests finish, or raise ASSISTANT_MEMORY_BUDGET",
+                    )
+                self._evict(min(idle, key=lambda s: s.last_used))
+
+    def _evict(self, slot: _Slot) -> None:
+        engine, slot.engine, slot.report = slot.engine, None, None
+        self.metrics.setdefault(slot.model_id, ModelMetrics()).evictions += 1
+        log.info("evicted %s", slot.model_id)
+        try:
+            engine.close()
+        except Exception:  # a failing close must not keep memory accounting wrong
+            log.exception("closing %s failed", slot.model_id)
+
+    def evict_expired(self) -> list[str]:
+        """Unload models idle for longer than keep_alive; return their ids."""
+        now = self._clock()
+        gone = []
+        with self._mu:
+            for s in self._slots.values():
+                if s.engine is not None and s.users == 0 and now - s.last_used > self.keep_alive:
+                    self._evict(s)
+                    gone.append(s.model_id)
+        return gone
+
+    def unload(self, model_id: str) -> bool:
+        """Unload model_id now if it is loaded and idle; return whether it was unloaded."""
+        with self._mu:
+            s = self._slots.get(model_id)
+            if s is None or s.engine is None or s.users:
+                return False
+            self._evict(s)
+            return True
+
+    def loaded(self) -> list[LoadedModel]:
+        """Describe the models in memory now."""
+        now = self._clock()
+        with self._mu:
+            return [
+                LoadedModel(s.model_id, s.report.device, s.report.memory_bytes, now - s.last_used, s.users > 0, s.report)
+                for s in self._slots.values()
+                if s.engine is not None and s.report is not None
+            ]
+
+    def queue_depth(self, model_id: str) -> int:
+        """Requests waiting for model_id (not counting the one running)."""
+        s = self._slots.get(model_id)
+        return s.lock.waiting if s else 0
+
+    def close(self) -> None:
+        """Unload everything."""
+        with self._mu:
+            for s in self._slots.values():
+                if s.engine is not None:
+                    self._evict(s)

@@ -1,0 +1,1 @@
+"""Skills built on the runtime: autocomplete, translation, speech and context memory."""

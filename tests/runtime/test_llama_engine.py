@@ -1,0 +1,186 @@
+"""Real llama.cpp inference on both shipped GGUF models, checked with tolerant assertions."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import AdapterError, ContextOverflow
+from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
+from runtime.engines.textgen import collect
+
+pytestmark = pytest.mark.real_model
+
+
+def test_smollm_completes_prose_sensibly(smollm) -> None:  # type: ignore[no-untyped-def]
+    out = smollm.complete(
+        "The weekly team meeting has been moved from Monday to",
+        GenerationOptions(max_tokens=12, stop=("\n",)),
+    )
+    words = out.text.lower()
+    assert any(d in words for d in ("tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "next"))
+    assert out.stats.completion_tokens <= 12
+    assert out.stats.prompt_tokens > 5
+
+
+def test_qwen_chat_answers_a_fact(real_runtime) -> None:  # type: ignore[no-untyped-def]
+    stream = real_runtime.chat(
+        [ChatMessage("user", "What is the capital of France? Answer with one word.")],
+        GenerationOptions(max_tokens=16),
+        model="qwen2.5-coder-0.5b",
+    )
+    out = collect(stream)
+    assert "paris" in out.text.lower()
+    assert out.stats.finish_reason == "stop"
+    assert "<|im_end|>" not in out.text
+
+
+def test_qwen_translates(real_runtime) -> None:  # type: ignore[no-untyped-def]
+    out = collect(real_runtime.chat(
+        [ChatMessage("user", "Translate to French: Good morning, how are you?")],
+        GenerationOptions(max_tokens=24), model="qwen2.5-coder-0.5b"))
+    assert "bonjour" in out.text.lower()
+
+
+def test_qwen_fill_in_the_middle(qwen) -> None:  # type: ignore[no-untyped-def]
+    assert qwen.supports_fim
+    prompt = qwen.fim_prompt("def add(a, b):\n    return ", "\n\nprint(add(2, 3))\n")
+    out = qwen.complete(prompt, GenerationOptions(max_tokens=12, stop=("\n",)))
+    assert out.text.replace(" ", "").startswith("a+b")
+
+
+def test_streaming_yields_pieces_and_stop_strings_are_cut(smollm) -> None:  # type: ignore[no-untyped-def]
+    pieces = []
+    stream = smollm.stream("1, 2, 3, 4, 5,", GenerationOptions(max_tokens=30, stop=("9",)))
+    out = collect(iter(_record(stream, pieces)))
+    assert len(pieces) >= 3
+    assert "9" not in out.text and "8" in out.text
+    assert out.stats.finish_reason == "stop"
+
+
+def _record(stream, pieces):  # type: ignore[no-untyped-def]
+    while True:
+        try:
+            ev = next(stream)
+        except StopIteration as s:
+            return s.value
+        pieces.append(ev.text)
+        yield ev
+
+
+def test_json_schema_constrains_output(qwen) -> None:  # type: ignore[no-untyped-def]
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "population_millions": {"type": "number"}},
+              "required": ["city", "population_millions"]}
+    prompt, stops = qwen.chat_prompt([ChatMessage("user", "Give the largest city of Japan and its population as JSON.")])
+    out = qwen.complete(prompt, GenerationOptions(max_tokens=60, json_schema=schema, stop=stops))
+    data = json.loads(out.text)
+    assert set(data) >= {"city", "population_millions"}
+    assert "tokyo" in data["city"].lower()
+
+
+def test_gbnf_grammar_constrains_output(smollm) -> None:  # type: ignore[no-untyped-def]
+    out = smollm.complete("Is the sky blue? Answer:", GenerationOptions(max_tokens=5, grammar='root ::= " yes" | " no"'))
+    assert out.text in (" yes", " no")
+
+
+def test_token_counting(smollm) -> None:  # type: ignore[no-untyped-def]
+    n = smollm.count_tokens("Hello world, this is a test.")
+    assert 5 <= n <= 12
+    assert smollm.count_tokens("word " * 100) > smollm.count_tokens("word " * 10)
+
+
+@pytest.fixture(scope="module")
+def small_ctx(real_runtime):  # type: ignore[no-untyped-def]
+    """SmolLM2 with a 256-token context, so overflow handling is cheap to exercise."""
+    from runtime.engines.llama_cpp import LlamaEngine, LlamaLoadOptions
+
+    path = real_runtime.store.ensure("smollm2-135m").path
+    eng = LlamaEngine.load("smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(n_ctx=256))
+    yield eng
+    eng.close()
+
+
+def test_overlong_input_errors_or_truncates_visibly(small_ctx) -> None:  # type: ignore[no-untyped-def]
+    long = "lorem ipsum dolor sit amet " * 100
+    with pytest.raises(ContextOverflow, match="exceeds the 256-token context"):
+        small_ctx.complete(long, GenerationOptions(max_tokens=8))
+    out = small_ctx.complete(long, GenerationOptions(max_tokens=8, truncation="truncate_start"))
+    assert out.stats.truncated_tokens > 0
+    assert out.stats.prompt_tokens + 8 <= 256
+    assert out.stats.completion_tokens >= 1
+
+
+def test_kv_cache_reuse_for_shared_prefix(smollm) -> None:  # type: ignore[no-untyped-def]
+    base = "Dear Maria, thank you for your letter about the garden. The roses are"
+    cold = smollm.complete("Unrelated warm-up text.", GenerationOptions(max_tokens=1))
+    first = smollm.complete(base, GenerationOptions(max_tokens=4))
+    second = smollm.complete(base + " blooming", GenerationOptions(max_tokens=4))
+    assert cold.stats.cached_tokens <= 1
+    assert second.stats.cached_tokens >= first.stats.prompt_tokens - 2
+    assert second.stats.evaluated_prompt_tokens <= 4
+    # an edit in the middle invalidates the cache from that point on
+    edited = smollm.complete(base.replace("garden", "kitchen") + " blooming", GenerationOptions(max_tokens=4))
+    assert edited.stats.cached_tokens < second.stats.prompt_tokens - 5
+
+
+def test_cancellation_mid_stream(smollm) -> None:  # type: ignore[no-untyped-def]
+    cancel = CancelToken()
+    stream = smollm.stream("Once upon a time, in a land far away, there lived a dragon named", GenerationOptions(max_tokens=200), cancel)
+    got = 0
+    while True:
+        try:
+            next(stream)
+        except StopIteration as s:
+            stats = s.value
+            break
+        got += 1
+        if got == 3:
+            cancel.cancel()
+    assert got == 3
+    assert stats.finish_reason == "cancelled"
+    assert stats.completion_tokens <= 4
+
+
+def test_cancel_from_another_thread(smollm) -> None:  # type: ignore[no-untyped-def]
+    cancel = CancelToken()
+    threading.Timer(0.15, cancel.cancel).start()
+    t0 = time.perf_counter()
+    out = smollm.complete("Count slowly: one, two, three,", GenerationOptions(max_tokens=2000, truncation="truncate_start"), cancel)
+    assert out.stats.finish_reason == "cancelled"
+    assert time.perf_counter() - t0 < 3
+
+
+def test_missing_lora_adapter_is_an_error(real_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from runtime.engines.llama_cpp import LlamaEngine, LlamaLoadOptions
+
+    path = real_runtime.store.get("smollm2-135m").path
+    with pytest.raises(AdapterError, match="does not exist"):
+        LlamaEngine.load("smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(lora_path=str(tmp_path / "nope.gguf")))
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a lora at all")
+    with pytest.raises(AdapterError, match="not a GGUF"):
+        LlamaEngine.load("smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(lora_path=str(bad)))
+
+
+def test_prompt_lookup_decoding_gives_the_same_greedy_text(real_runtime) -> None:  # type: ignore[no-untyped-def]
+    from runtime.engines.llama_cpp import LlamaEngine, LlamaLoadOptions
+
+    path = real_runtime.store.get("smollm2-135m").path
+    eng = LlamaEngine.load("smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(n_ctx=1024, prompt_lookup=8))
+    try:
+        prompt = "Repeat exactly: the quick brown fox jumps over the lazy dog. Repeat exactly: the quick brown"
+        out = eng.complete(prompt, GenerationOptions(max_tokens=12))
+        assert "fox" in out.text
+    finally:
+        eng.close()
+
+
+def test_load_report_says_where_and_why(smollm) -> None:  # type: ignore[no-untyped-def]
+    rep = smollm.report
+    assert rep.device == "cpu"
+    assert rep.reasons and all(r.strip() for r in rep.reasons)
+    assert rep.memory_bytes > 90_000_000
