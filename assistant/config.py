@@ -69,7 +69,7 @@ class Config:
 
             data = Path(platformdirs.user_data_dir(APP_NAME))
             conf = Path(platformdirs.user_config_dir(APP_NAME))
-            run = Path(platformdirs.user_runtime_dir(APP_NAME))
+            run = _runtime_dir(env)
         models = Path(env["ASSISTANT_MODELS_DIR"]).expanduser() if env.get("ASSISTANT_MODELS_DIR") else data / "models"
         device = env.get("ASSISTANT_DEVICE") or None
         if device is not None and device.lower() not in DEVICES:
@@ -93,6 +93,23 @@ class Config:
     def with_(self, **changes: object) -> "Config":
         """Return a copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _runtime_dir(env: Mapping[str, str]) -> Path:
+    """The per-user runtime folder for the daemon socket: $XDG_RUNTIME_DIR/assistant on Linux,
+    else a private folder under the temp dir (platformdirs would warn and pick a shared one)."""
+    import sys
+    import tempfile
+
+    xdg = env.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return Path(xdg) / APP_NAME
+    if sys.platform == "darwin":
+        import platformdirs
+
+        return Path(platformdirs.user_runtime_dir(APP_NAME))
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"{APP_NAME}-{uid}"
 
 
 def _int(env: Mapping[str, str], key: str) -> int | None:

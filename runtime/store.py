@@ -136,12 +136,12 @@ class ModelStore:
             return rec
         if model_id in self.catalog:
             return self.pull(model_id, progress)
-        raise ModelNotFound(f"model {model_id} is not installed", self._install_hint(model_id))
+        raise ModelNotFound(f"model {model_id} is not installed and not in the catalog", self._install_hint(model_id))
 
     def verify(self, model_id: str) -> InstalledModel:
         """Re-hash the installed files and return the record; IntegrityError if anything changed."""
         rec = self.get(model_id)
-        fix = f"remove it with `assistant models remove {model_id}` and install it again"
+        fix = f"remove it with `assistant models rm {model_id}` and install it again"
         main = rec.main_file
         if main is None:
             if not rec.path.is_dir() or not any(rec.path.iterdir()):
@@ -411,14 +411,14 @@ class ModelStore:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise IntegrityError(
                 f"model {model_id} has an unreadable install record: {e}",
-                f"run `assistant models remove {model_id}` and install it again",
+                f"run `assistant models rm {model_id}` and install it again",
             ) from None
 
     def _refuse_existing(self, model_id: str, rec: InstalledModel | None) -> None:
         if rec is not None:
             raise InstallError(
                 f"model {model_id} is already installed (from {rec.source})",
-                f"remove it first with `assistant models remove {model_id}`, or choose another id",
+                f"remove it first with `assistant models rm {model_id}`, or choose another id",
             )
 
     def _tmp_path(self, model_id: str) -> Path:
