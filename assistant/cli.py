@@ -93,11 +93,17 @@ class LazyGroup(click.Group):
 def main(ctx: click.Context) -> None:
     """On-device assistant: chat, autocomplete, translation, speech and memory, offline.
 
-    With no command, starts the interactive assistant.
+    With no command, starts the full-screen assistant (or a plain terminal chat when the
+    output is not a terminal).
     """
     ctx.obj = Config.from_env()
     if ctx.invoked_subcommand is None:
-        ctx.invoke(chat)
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            tui = main.get_command(ctx, "tui")
+            assert tui is not None
+            ctx.invoke(tui)
+        else:
+            ctx.invoke(chat)
 
 
 @main.command()

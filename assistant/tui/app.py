@@ -1,0 +1,105 @@
+"""The assistant's Textual app: screen routing only. I/O goes through the Backend service layer."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any, Callable
+
+import click
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from assistant.config import Config
+from assistant.tui.backend import Backend
+from assistant.tui.conversations import ConversationStore
+
+
+def _lazy(target: str) -> Callable[[], Screen[Any]]:
+    def build() -> Screen[Any]:
+        module, cls = target.split(":")
+        return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]
+
+    return build
+
+
+class AssistantApp(App[None]):
+    """Chat, translate, memory, models and settings, one screen each (switch with F1-F5)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "assistant"
+    SCREEN_MODULES = {
+        "chat": "assistant.tui.screens.chat:ChatScreen",
+        "translate": "assistant.tui.screens.translate:TranslateScreen",
+        "memory": "assistant.tui.screens.memory:MemoryScreen",
+        "models": "assistant.tui.screens.models:ModelsScreen",
+        "settings": "assistant.tui.screens.settings:SettingsScreen",
+    }
+    # screens are imported when first shown, which keeps the cold start short
+    MODES = {name: _lazy(target) for name, target in SCREEN_MODULES.items()}
+    BINDINGS = [
+        Binding("f1", "switch_mode('chat')", "Chat"),
+        Binding("f2", "switch_mode('translate')", "Translate"),
+        Binding("f3", "switch_mode('memory')", "Memory"),
+        Binding("f4", "switch_mode('models')", "Models"),
+        Binding("f5", "switch_mode('settings')", "Settings"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, backend: Backend, conversations: ConversationStore, warm: bool = True) -> None:
+        super().__init__()
+        self.backend = backend
+        self.conversations = conversations
+        self._warm = warm
+        self.model_status = "starting"
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.backend.describe()} · loading models…"
+        self.switch_mode("chat")
+        if self._warm:
+            self.warm_models()
+
+    @work(thread=True, exclusive=True, group="warm")
+    def warm_models(self) -> None:
+        """Load the chat model in the background so startup never waits for it."""
+        try:
+            model = self.backend.warm("chat")
+            status = f"{model} ready"
+        except Exception as exc:  # visible in the header, never a crash
+            status = f"model not loaded: {exc}"
+        self.model_status = status
+        self.call_from_thread(setattr, self, "sub_title", f"{self.backend.describe()} · {status}")
+
+    async def action_switch_mode(self, mode: str) -> None:
+        module = self.SCREEN_MODULES[mode].split(":")[0]
+        if importlib.util.find_spec(module) is None:
+            self.notify(f"the {mode} screen is not part of this build", severity="warning")
+            return
+        await super().action_switch_mode(mode)
+
+    def on_unmount(self) -> None:
+        self.conversations.close()
+
+
+def make_app(config: Config, warm: bool = True, backend: Any = None) -> AssistantApp:
+    """Build the app over a daemon if one is running, else over an in-process runtime."""
+    if backend is None:
+        from assistant.services import Services
+        from assistant.tui.backend import LocalBackend
+
+        backend = LocalBackend(Services(config))
+    conversations = ConversationStore(config.data_dir / "conversations.db")
+    return AssistantApp(backend, conversations, warm=warm)
+
+
+@click.command("tui")
+@click.pass_obj
+def tui_command(cfg: Config) -> None:
+    """Start the full-screen assistant (chat, translate, memory, models, settings)."""
+    app = make_app(cfg)
+    try:
+        app.run()
+    finally:
+        app.backend.close()
