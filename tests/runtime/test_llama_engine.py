@@ -184,3 +184,30 @@ def test_load_report_says_where_and_why(smollm) -> None:  # type: ignore[no-unty
     assert rep.device == "cpu"
     assert rep.reasons and all(r.strip() for r in rep.reasons)
     assert rep.memory_bytes > 90_000_000
+
+
+def test_concurrent_requests_on_one_real_model_are_queued(real_runtime, smollm) -> None:  # type: ignore[no-untyped-def]
+    """Four threads ask the same loaded model at once: each gets its own correct answer, and the
+    scheduler shows they waited in the queue instead of sharing the context."""
+    answers = {"France": "Paris", "Italy": "Rome", "Japan": "Tokyo", "Germany": "Berlin"}
+    prompts = {c: f"The capital of {c} is the city of" for c in answers}
+    results: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def ask(i: str) -> None:
+        try:
+            out = collect(real_runtime.complete(prompts[i], GenerationOptions(max_tokens=3), model="smollm2-135m"))
+            results[i] = out.text
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    before = real_runtime.scheduler.metrics["smollm2-135m"].queue_wait_seconds
+    threads = [threading.Thread(target=ask, args=(i,)) for i in prompts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(answers[c] in results[c] for c in prompts), results
+    assert real_runtime.scheduler.metrics["smollm2-135m"].queue_wait_seconds > before
+    assert real_runtime.scheduler.metrics["smollm2-135m"].loads == 1
