@@ -6,6 +6,7 @@ these methods from worker threads, never from the event loop.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -14,6 +15,14 @@ from assistant.services import Services
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
 
 Progress = Callable[[str, int, int], None]
+
+
+@functools.lru_cache(maxsize=1)
+def _owner() -> Any:
+    """The TUI's memory identity: the user, who sees and controls every app's events."""
+    from skills.memory.model import Caller
+
+    return Caller(app="user", owner=True, cross_app=True)
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,8 @@ class Backend(Protocol):
 
     def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]: ...
 
-    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose") -> str | None: ...
+    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
+                kind: str = "prose") -> tuple[str | None, bool]: ...
 
     def models(self) -> list[ModelRow]: ...
 
@@ -83,13 +93,95 @@ class LocalBackend:
         for ev in self.runtime.chat(messages, opts, cancel=cancel):
             yield ev.text
 
-    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose") -> str | None:
-        """Return the text to insert after prefix, or None. Uses the autocomplete skill."""
+    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
+                kind: str = "prose") -> tuple[str | None, bool]:
+        """Return (text to insert after prefix or None, whether more is still being generated)."""
+        return _suggest_with(self.services.skill("autocomplete"), app, doc, prefix, suffix, kind)
+
+    def accept(self, app: str, doc: str, prefix: str, text: str) -> None:
+        """Tell the autocomplete skill a suggestion was accepted (feeds local learning)."""
+        from skills.autocomplete.types import Feedback
+
+        self.services.skill("autocomplete").feedback(Feedback(prefix=prefix, text=text, app=app, doc=doc))
+
+    def translate(self, text: str, target: str, source: str = "auto") -> Iterator[Any]:
+        """Stream translated chunks; the generator returns the TranslationResult."""
+        from skills.translate.base import TranslateOptions
+
+        return (yield from self.services.skill("translate").stream(text, TranslateOptions(source=source, target=target)))
+
+    def captions(self, path: str | None, translate_to: str | None, stop: Any = None) -> Iterator[Any]:
+        """Caption events from a file (path) or the microphone (path None); raises AudioError
+        with a plain message when there is no microphone."""
+        from runtime.audio import FileSource, MicrophoneSource
+        from skills.speech import StreamOptions
+
+        source = FileSource(path) if path else MicrophoneSource()
+        speech = self.services.skill("speech")
         try:
-            skill = self.services.skill("autocomplete")
-        except ModuleNotFoundError:
-            return None
-        return _suggest_with(skill, app, doc, prefix, suffix, kind)
+            for ev in speech.captions(source, StreamOptions(translate_to=translate_to or None)):
+                if stop is not None and stop.is_set():
+                    break
+                yield ev
+        finally:
+            source.close()
+
+    def transcribe(self, path: str | None, seconds: float = 5.0) -> str:
+        """Return what was said in a file, or in the next `seconds` from the microphone."""
+        import numpy as np
+
+        from runtime.audio import FileSource, MicrophoneSource
+
+        if path:
+            src: Any = FileSource(path)
+        else:
+            src = MicrophoneSource()
+        try:
+            chunks, total = [], 0
+            for c in src.chunks():
+                chunks.append(c)
+                total += len(c)
+                if not path and total >= seconds * 16000:
+                    break
+        finally:
+            src.close()
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        return str(self.services.skill("speech").transcribe(audio).text).strip()
+
+    # -- memory (the TUI acts as the owner: every app's events, full control) -----------------------
+    def memory(self) -> Any:
+        return self.services.skill("memory")
+
+    def memory_search(self, query: str, app: str | None = None) -> list[Any]:
+        from skills.memory.model import Filters, SearchOptions
+
+        filters = Filters(apps=(app,) if app else ())
+        return list(self.memory().search(_owner(), query, SearchOptions(filters=filters, limit=50)))
+
+    def memory_resolve(self, text: str) -> list[Any]:
+        return list(self.memory().resolve(_owner(), text))
+
+    def memory_browse(self, app: str | None = None) -> list[Any]:
+        from skills.memory.model import BrowseOptions, Filters
+
+        return list(self.memory().browse(_owner(), BrowseOptions(filters=Filters(apps=(app,) if app else ()), limit=200)))
+
+    def memory_forget(self, ids: tuple[int, ...] = (), app: str | None = None, since: float | None = None,
+                      until: float | None = None) -> int:
+        from skills.memory.skill import ForgetOptions
+
+        return int(self.memory().forget(_owner(), ForgetOptions(ids=ids, app=app, since=since, until=until)))
+
+    def memory_pause(self, paused: bool) -> None:
+        (self.memory().pause if paused else self.memory().resume)(_owner())
+
+    def memory_stats(self) -> dict[str, Any]:
+        return dict(self.memory().stats(_owner()))
+
+    def memory_retention(self, days: float) -> int:
+        from skills.memory.model import Retention
+
+        return int(self.memory().set_retention(_owner(), Retention(default=days * 86400)))
 
     def models(self) -> list[ModelRow]:
         store = self.runtime.store
@@ -128,9 +220,11 @@ class LocalBackend:
         self.services.close()
 
 
-def _suggest_with(skill: Any, app: str, doc: str, prefix: str, suffix: str, kind: str) -> str | None:
-    """Adapter from the autocomplete skill's API to the plain text the ghost widgets show."""
-    suggest = getattr(skill, "suggest_text", None)
-    if callable(suggest):
-        return suggest(app=app, doc=doc, prefix=prefix, suffix=suffix, kind=kind)
-    return None
+def _suggest_with(skill: Any, app: str, doc: str, prefix: str, suffix: str, kind: str) -> tuple[str | None, bool]:
+    """Ask the autocomplete skill for the text to show after prefix. The TUI asks off the event loop
+    and a newer keystroke cancels the request, so it can afford a longer budget than an editor."""
+    from skills.autocomplete.types import CompleteRequest
+
+    result = skill.complete(CompleteRequest(prefix=prefix, suffix=suffix, kind=kind, app=app, doc=doc,  # type: ignore[arg-type]
+                                            max_suggestions=1, budget_ms=150))
+    return (result.text or None), bool(result.partial)

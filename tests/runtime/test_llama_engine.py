@@ -151,7 +151,10 @@ def test_cancel_from_another_thread(smollm) -> None:  # type: ignore[no-untyped-
     t0 = time.perf_counter()
     out = smollm.complete("Count slowly: one, two, three,", GenerationOptions(max_tokens=2000, truncation="truncate_start"), cancel)
     assert out.stats.finish_reason == "cancelled"
-    assert time.perf_counter() - t0 < 3
+    # the cancel lands within a token step: nowhere near the 2000-token budget (time is not
+    # asserted tightly because the machine may be busy)
+    assert out.stats.completion_tokens < 400
+    assert time.perf_counter() - t0 < 60
 
 
 def test_missing_lora_adapter_is_an_error(real_runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -88,7 +88,7 @@ class ChatScreen(Screen[None]):
             with Vertical(id="chat-pane"):
                 yield VerticalScroll(id="messages")
                 with Horizontal(id="composer"):
-                    yield GhostInput(self._suggest, placeholder="Ask anything — Tab accepts a suggestion", id="prompt")
+                    yield GhostInput(self._suggest, self._accepted, placeholder="Ask anything — Tab accepts a suggestion", id="prompt")
                     yield Button("Send", id="send", variant="primary")
                     yield Button("Stop", id="stop", variant="error", disabled=True)
                     yield Button("🎤", id="voice", tooltip="Voice input: microphone or a file")
@@ -101,10 +101,21 @@ class ChatScreen(Screen[None]):
         self.load_conversation()
         self.query_one("#prompt").focus()
 
-    def _suggest(self, prefix: str) -> str | None:
+    def _suggest(self, prefix: str) -> tuple[str | None, bool]:
         if len(prefix.strip()) < 3:
-            return None
+            return None, False
         return self.assistant_app.backend.suggest("assistant-tui", "chat", prefix)
+
+    def _accepted(self, prefix: str, text: str) -> None:
+        self.learn(prefix, text)
+
+    @work(thread=True, group="learn")
+    def learn(self, prefix: str, text: str) -> None:
+        """Feed an accepted suggestion to local learning (never leaves the device)."""
+        try:
+            self.assistant_app.backend.accept("assistant-tui", "chat", prefix, text)
+        except Exception:  # learning is best effort; typing must not notice
+            pass
 
     # -- conversations ------------------------------------------------------------------------------
     def refresh_list(self) -> None:

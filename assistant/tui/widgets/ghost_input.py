@@ -10,8 +10,10 @@ from textual.binding import Binding
 from textual.suggester import Suggester
 from textual.widgets import Input
 
-# suggest(prefix) -> text to insert after prefix, or None
-SuggestFn = Callable[[str], "str | None"]
+# suggest(prefix) -> (text to insert after prefix or None, whether a better answer is still coming)
+SuggestFn = Callable[[str], "tuple[str | None, bool]"]
+RETRY_SECONDS = 0.15
+MAX_WAIT_SECONDS = 3.0
 _WORD = re.compile(r"\s*\S+")
 
 
@@ -19,15 +21,26 @@ class ModelSuggester(Suggester):
     """A Textual suggester that asks the autocomplete skill, off the event loop."""
 
     def __init__(self, suggest: SuggestFn) -> None:
-        super().__init__(use_cache=True, case_sensitive=True)
+        # no cache: a partial (budget ran out) answer must be asked again, not remembered
+        super().__init__(use_cache=False, case_sensitive=True)
         self._suggest = suggest
+        self.latest = ""
 
     async def get_suggestion(self, value: str) -> str | None:
-        try:
-            tail = await asyncio.to_thread(self._suggest, value)
-        except Exception:  # a failing suggestion must never break typing
-            return None
-        return value + tail if tail else None
+        self.latest = value
+        waited = 0.0
+        while True:
+            try:
+                tail, more = await asyncio.to_thread(self._suggest, value)
+            except Exception:  # a failing suggestion must never break typing
+                return None
+            if tail:
+                return value + tail
+            # the model is still generating in the background: ask again while the text is unchanged
+            if not more or waited >= MAX_WAIT_SECONDS or self.latest != value:
+                return None
+            await asyncio.sleep(RETRY_SECONDS)
+            waited += RETRY_SECONDS
 
 
 class GhostInput(Input):
@@ -38,8 +51,10 @@ class GhostInput(Input):
         Binding("ctrl+right", "accept_word", "Accept word", show=False),
     ]
 
-    def __init__(self, suggest: SuggestFn | None = None, **kwargs: object) -> None:
+    def __init__(self, suggest: SuggestFn | None = None,
+                 on_accept: Callable[[str, str], None] | None = None, **kwargs: object) -> None:
         super().__init__(suggester=ModelSuggester(suggest) if suggest else None, **kwargs)  # type: ignore[arg-type]
+        self._on_accept = on_accept
 
     @property
     def ghost(self) -> str:
@@ -49,6 +64,7 @@ class GhostInput(Input):
 
     def action_accept_all(self) -> None:
         if self.ghost and self.cursor_at_end:
+            self._accepted(self.value, self.ghost)
             self.value = self._suggestion
             self.cursor_position = len(self.value)
         else:
@@ -62,7 +78,12 @@ class GhostInput(Input):
         m = _WORD.match(ghost)
         word = m.group(0) if m else ghost
         full = self._suggestion
+        self._accepted(self.value, word)
         self.value = self.value + word
         self.cursor_position = len(self.value)
         # keep the rest of the suggestion showing: it still extends what was typed
         self._suggestion = full
+
+    def _accepted(self, prefix: str, text: str) -> None:
+        if self._on_accept is not None:
+            self._on_accept(prefix, text)

@@ -1,0 +1,92 @@
+"""Speech: offline transcription/translation of audio, and live captions from an AudioSource.
+
+    speech = services.skill("speech")
+    for ev in speech.captions(FileSource("talk.wav"), StreamOptions(translate_to="pt")):
+        print(ev.kind, ev.text)
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from runtime.audio import AudioSource
+from runtime.engines.whisper import SpeechEngine, SttOptions, SttResult
+from skills.speech.stream import CaptionEvent, StreamingTranscriber, StreamOptions, live, simulate
+
+__all__ = ["CaptionEvent", "SpeechSkill", "StreamOptions", "StreamingTranscriber", "create"]
+
+# smaller models to fall back to when a stream cannot keep up, by (model, task, language)
+SMALLER = {"whisper-base": ("whisper-tiny.en",)}
+
+
+class SpeechSkill:
+    """Loads Whisper models once (by store id) and runs offline and streaming recognition."""
+
+    def __init__(self, load: Callable[[str], SpeechEngine], translate: Callable[[str, str, str], str] | None = None) -> None:
+        self._load = load
+        self._translate = translate
+        self._engines: dict[str, SpeechEngine] = {}
+        self._mu = threading.Lock()
+
+    def engine(self, model_id: str) -> SpeechEngine:
+        """Return the loaded engine for a store id, loading it on first use."""
+        with self._mu:
+            if model_id not in self._engines:
+                self._engines[model_id] = self._load(model_id)
+            return self._engines[model_id]
+
+    def transcribe(self, audio: np.ndarray, model: str = "whisper-tiny.en",
+                   options: SttOptions = SttOptions()) -> SttResult:
+        """Return the whole transcript (or English translation, task="translate") of audio."""
+        if options.task == "translate" and model.endswith(".en"):
+            model = "whisper-base"  # English-only models cannot translate
+        return self.engine(model).transcribe(audio, options)
+
+    def transcriber(self, options: StreamOptions = StreamOptions()) -> StreamingTranscriber:
+        """Return a streaming transcriber; smaller fallback models are filled in when compatible."""
+        if options.task == "translate" and options.model.endswith(".en"):
+            options = StreamOptions(**{**options.__dict__, "model": "whisper-base"})
+        if not options.smaller_models and options.task == "transcribe" and options.language in (None, "en"):
+            smaller = tuple(m for m in SMALLER.get(options.model, ()) if options.language == "en")
+            options = StreamOptions(**{**options.__dict__, "smaller_models": smaller})
+        translate = None
+        if options.translate_to and self._translate is not None:
+            target = options.translate_to
+            fn = self._translate
+
+            def translate(text: str, source: str) -> str:
+                return text if source == target else fn(text, source, target)
+
+        return StreamingTranscriber(self.engine, options, translate)
+
+    def captions(self, source: AudioSource, options: StreamOptions = StreamOptions()) -> Iterator[CaptionEvent]:
+        """Yield caption events for a source: live for real-time sources, simulated clock otherwise."""
+        t = self.transcriber(options)
+        return live(t, source) if source.realtime else simulate(t, source)
+
+    def close(self) -> None:
+        with self._mu:
+            for e in self._engines.values():
+                e.close()
+            self._engines.clear()
+
+
+def create(services: Any) -> SpeechSkill:
+    """Build the speech skill over the runtime's store and ctranslate2 plan, and the translate skill."""
+    from runtime.engines.whisper import WhisperEngine
+
+    rt = services.runtime
+
+    def load(model_id: str) -> SpeechEngine:
+        model = rt.store.ensure(model_id)
+        return WhisperEngine.load(model_id, model.path, rt.plans["ctranslate2"])
+
+    def translate(text: str, source: str, target: str) -> str:
+        from skills.translate import TranslateOptions
+
+        return services.skill("translate").translate(text, TranslateOptions(source=source, target=target)).text  # type: ignore[no-any-return]
+
+    return SpeechSkill(load, translate)

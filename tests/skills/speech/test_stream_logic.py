@@ -1,0 +1,56 @@
+"""Commit policy, adaptation and lag bounds, on the scripted fake engine (no model)."""
+
+from __future__ import annotations
+
+from runtime.audio import ArraySource, AudioOptions
+from runtime.engines.whisper import FakeSpeechEngine, Word, timeline_audio
+from skills.speech.agreement import HypothesisBuffer
+from skills.speech.stream import StreamingTranscriber, StreamOptions, simulate
+
+SCRIPT = [Word(0.2 + 0.4 * i, 0.5 + 0.4 * i, f" w{i}") for i in range(24)]  # ~10 s of "speech"
+
+
+def run(cost: float = 0.0, **opts: object) -> tuple[list, StreamingTranscriber]:  # type: ignore[type-arg]
+    engine = FakeSpeechEngine(SCRIPT, cost=cost)
+    options = StreamOptions(**{"vad": False, "beam_size": 2, **opts})  # type: ignore[arg-type]
+    t = StreamingTranscriber(lambda _: engine, options)
+    return list(simulate(t, ArraySource(timeline_audio(10.4), AudioOptions(0.25)))), t
+
+
+def test_committed_text_is_final_and_complete() -> None:
+    events, t = run()
+    committed = [e for e in events if e.kind == "committed"]
+    text = "".join(e.text for e in committed)
+    assert text.split() == [w.text.strip() for w in SCRIPT]  # every word once, in order, no "?" variants
+    ends = [e.end for e in committed]
+    assert ends == sorted(ends)  # appended only: never rewritten or reordered
+    partials = [e for e in events if e.kind == "partial"]
+    assert any("?" in p.text for p in partials)  # the unstable tail shows as partial, never committed
+    assert committed[0].emitted_at < 2.5  # first committed caption early, not at the end
+
+
+def test_hypothesis_buffer_commits_agreed_prefix_only() -> None:
+    hyp = HypothesisBuffer()
+    assert hyp.insert([Word(0, 0.5, " hello"), Word(0.5, 1, " word")]) == []
+    got = hyp.insert([Word(0, 0.5, " Hello,"), Word(0.5, 1, " world"), Word(1, 1.4, " again")])
+    assert [w.text for w in got] == [" Hello,"]
+    assert [w.text for w in hyp.pending()] == [" world", " again"]
+
+
+def test_adapts_when_slower_than_real_time_and_bounds_lag() -> None:
+    events, t = run(cost=1.6, max_lag=4.0)
+    notes = [e.note for e in events if e.kind == "adapted"]
+    assert notes and notes[0].startswith("skipping the beam")
+    assert any(n.startswith("bigger chunks") for n in notes)
+    assert t.beam == 1 and t.step > 1.0
+    lags = [e.lag for e in events if e.kind == "committed"]
+    assert max(lags) <= 4.0 + 1.6 + t.options.max_step  # bounded by max_lag + one pass
+
+
+def test_translated_events_per_sentence() -> None:
+    script = [Word(0.2, 0.6, " Hello"), Word(0.6, 1.0, " there."), Word(1.2, 1.6, " Bye"), Word(1.6, 2.0, " now.")]
+    engine = FakeSpeechEngine(script, unstable=0.3)
+    t = StreamingTranscriber(lambda _: engine, StreamOptions(vad=False, translate_to="pt"),
+                             translate=lambda text, src: f"<{src}>{text}")
+    events = list(simulate(t, ArraySource(timeline_audio(3.0), AudioOptions(0.25))))
+    assert [e.text for e in events if e.kind == "translated"] == ["<en>Hello there.", "<en>Bye now."]
