@@ -56,10 +56,12 @@ class AssistantApp(App[None]):
         self.model_status = "starting"
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.backend.describe()} · loading models…"
         self.switch_mode("chat")
         if self._warm:
+            self.sub_title = f"{self.backend.describe()} · loading models…"
             self.warm_models()
+        else:
+            self.sub_title = self.backend.describe()
 
     @work(thread=True, exclusive=True, group="warm")
     def warm_models(self) -> None:

@@ -33,7 +33,8 @@ class MessageView(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("you" if self.role == "user" else "assistant", classes="who")
         yield Markdown(self.text, classes="body")
-        yield Static(self.citations, classes="citations")
+        if self.citations:
+            yield Static(self.citations, classes="citations")
 
     async def set_text(self, text: str) -> None:
         self.text = text
@@ -91,7 +92,7 @@ class ChatScreen(Screen[None]):
                     yield GhostInput(self._suggest, self._accepted, placeholder="Ask anything — Tab accepts a suggestion", id="prompt")
                     yield Button("Send", id="send", variant="primary")
                     yield Button("Stop", id="stop", variant="error", disabled=True)
-                    yield Button("🎤", id="voice", tooltip="Voice input: microphone or a file")
+                    yield Button("Voice", id="voice", tooltip="Voice input: microphone or a file")
         yield Footer()
 
     def on_mount(self) -> None:

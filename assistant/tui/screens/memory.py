@@ -119,7 +119,7 @@ class MemoryScreen(Screen[None]):
     def show(self, event: DataTable.RowHighlighted) -> None:
         e = getattr(self, "_events", {}).get(int(event.row_key.value or 0))
         if e is not None:
-            ents = e.entities.to_dict()
+            ents = e.entities.to_dict() if e.entities is not None else {}
             who = ", ".join(v for vs in ents.values() for v in vs)
             self.query_one("#memory-detail", Static).update(
                 f"[b]{e.title}[/b]  ({e.app} · {e.kind} · {_when(e.created)})\n{e.body[:400]}\n{e.uri}"

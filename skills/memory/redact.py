@@ -1,0 +1,87 @@
+"""Redaction before storing: card numbers (Luhn-checked), app-flagged secrets, password fields and
+government-ID-like strings. What is redacted never reaches the database, the index or the embedder."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+# 13-19 digits, optionally grouped by single spaces or dashes (the way people paste card numbers).
+_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd|passcode|pin|secret|api[_-]?key|token)(\s*[:=]\s*|\s+is\s+)(\S+)")
+_DIGIT_RUN = re.compile(r"\d{4}")  # no card number lacks four digits in a row
+# Anything any rule below could match has two digit pairs or a password word; most text has neither.
+_MAYBE = re.compile(r"\d\d[ .-]?\d\d|(?i:pass|pwd|pin|secret|api|token)")
+# Government-ID-like strings: US SSN, UK National Insurance number, Brazilian CPF, IBAN-like account ids.
+_GOV = {
+    "ssn": re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"),
+    "nino": re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
+    "cpf": re.compile(r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b"),
+    "iban": re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b"),
+}
+
+
+@dataclass(frozen=True)
+class RedactOptions:
+    """Which redactions run. Each is on by default; `extra` adds (name, regex) pairs of your own."""
+
+    cards: bool = True
+    passwords: bool = True
+    government_ids: bool = True
+    gov_kinds: tuple[str, ...] = ("ssn", "nino", "cpf", "iban")
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+def luhn_ok(digits: str) -> bool:
+    """Return whether a digit string passes the Luhn checksum used by card numbers."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class Redactor:
+    """Applies RedactOptions to text; compiled once, used for every pushed field."""
+
+    def __init__(self, options: RedactOptions = RedactOptions()) -> None:
+        self.options = options
+        self._gov = [(k, _GOV[k]) for k in options.gov_kinds if k in _GOV] if options.government_ids else []
+        self._extra = [(name, re.compile(rx)) for name, rx in options.extra]
+
+    def redact(self, text: str, secrets: Sequence[str] = ()) -> tuple[str, int]:
+        """Return text with sensitive parts replaced by [REDACTED:<what>], and how many were replaced."""
+        if not text:
+            return text, 0
+        n = 0
+        if not secrets and not self._extra and not _MAYBE.search(text):
+            return text, 0
+        for s in secrets:
+            if s and s in text:
+                n += text.count(s)
+                text = text.replace(s, "[REDACTED:secret]")
+        # Cheap guards first: most text has no long digit runs or '=' / ':' at all.
+        if self.options.cards and _DIGIT_RUN.search(text):
+            text, k = _CARD.subn(_card_sub, text)
+            n += k - text.count("\0")  # _card_sub marks non-Luhn matches it left alone
+            text = text.replace("\0", "")
+        if self.options.passwords:
+            text, k = _PASSWORD.subn(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED:password]", text)
+            n += k
+        for name, rx in self._gov:
+            text, k = rx.subn(f"[REDACTED:{name}]", text)
+            n += k
+        for name, rx in self._extra:
+            text, k = rx.subn(f"[REDACTED:{name}]", text)
+            n += k
+        return text, n
+
+
+def _card_sub(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    if 13 <= len(digits) <= 19 and luhn_ok(digits):
+        return "[REDACTED:card]"
+    return m.group(0) + "\0"  # not a card: keep it, and mark it so it is not counted

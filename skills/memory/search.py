@@ -1,0 +1,213 @@
+"""Hybrid recall: BM25 plus cosine similarity plus recency, with filters on app, kind and time.
+
+Design (why it stays fast at a million events): FTS5's own `ORDER BY rank` scores every row that
+matches, so one common term costs hundreds of milliseconds. Here each candidate set is read from
+FTS5 in rowid order, newest first (ids only grow, so rowid order is ingest order), and stops after
+`candidates` rows: the newest matches of all the terms together, and of each term alone, so a rare
+term brings in all its matches however old. Only that union (a few hundred rows at most) is scored,
+with BM25 computed here from the stored text. Document frequencies come from a capped, newest-first
+count extrapolated over the id range, cached per term. Cosine candidates come from the in-memory
+vector index; the final score mixes normalised BM25, cosine and an exponential recency decay.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from typing import Any, Callable
+
+import numpy as np
+
+from skills.memory.model import Filters, SearchHit, SearchOptions
+from skills.memory.store import EVENT_COLS, MemoryStore, to_event
+from skills.memory.text import fts_phrase, query_terms, tokens
+from skills.memory.vectors import VectorIndex
+
+K1, B = 1.2, 0.75
+DF_SAMPLE = 2000  # rows read to estimate a term's document frequency
+
+
+class Searcher:
+    """Runs searches against one store and (for hybrid) one vector index."""
+
+    def __init__(self, store: MemoryStore, index: VectorIndex | None = None,
+                 embed_query: Callable[[str], np.ndarray] | None = None) -> None:
+        self.store = store
+        self.index = index
+        self.embed_query = embed_query
+        self._df: dict[str, tuple[float, int]] = {}
+        self._avgdl: tuple[float, int] = (0.0, -1)
+        self._mu = threading.Lock()
+
+    # -- statistics ---------------------------------------------------------------------------
+    def _id_range(self) -> tuple[int, int]:
+        # Two subqueries: SQLite answers a lone min() or max() of the rowid from the b-tree edge.
+        row = self.store.query("SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)")[0]
+        return (row[0] or 0, row[1] or 0)
+
+    def _doc_freq(self, term: str, lo: int, hi: int) -> float:
+        with self._mu:
+            hit = self._df.get(term)
+        # Re-estimate once the collection grew by a tenth; frequencies drift slowly.
+        if hit is not None and hi - hit[1] <= max(100, (hi - lo) // 10):
+            return hit[0]
+        cnt, oldest = self.store.query(
+            "SELECT count(*), min(rowid) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ? "
+            "ORDER BY rowid DESC LIMIT ?)", (fts_phrase(term), DF_SAMPLE))[0]
+        df = float(cnt)
+        if cnt >= DF_SAMPLE and oldest is not None:
+            df = cnt * (hi - lo + 1) / max(1, hi - oldest + 1)
+        with self._mu:
+            if len(self._df) > 50_000:
+                self._df.clear()
+            self._df[term] = (df, hi)
+        return df
+
+    def _avg_len(self, hi: int) -> float:
+        avg, at = self._avgdl
+        if at >= 0 and hi - at <= max(1000, hi // 10):
+            return avg
+        rows = self.store.query("SELECT title, body, uri, entities FROM events ORDER BY id DESC LIMIT 500")
+        lens = [len(tokens(" ".join((r[0], r[1], r[2], r[3])))) for r in rows]
+        avg = max(1.0, sum(lens) / len(lens)) if lens else 1.0
+        self._avgdl = (avg, hi)
+        return avg
+
+    # -- candidates ---------------------------------------------------------------------------
+    def keyword_ids(self, terms: list[str], apps: set[str] | None, f: Filters, now: float, k: int) -> set[int]:
+        """Return the union of newest-first candidate sets: all terms together, and each term alone."""
+        where, params = where_clause(apps, f, now)
+        sql = (f"SELECT events_fts.rowid FROM events_fts JOIN events e ON e.id = events_fts.rowid "
+               f"WHERE events_fts MATCH ? AND {where} ORDER BY events_fts.rowid DESC LIMIT ?")
+        queries = [" AND ".join(fts_phrase(t) for t in terms)] if len(terms) > 1 else []
+        queries += [fts_phrase(t) for t in terms]
+        ids: set[int] = set()
+        for q in queries:
+            ids.update(r[0] for r in self.store.query(sql, (q, *params, k)))
+        return ids
+
+    # -- search -------------------------------------------------------------------------------
+    def search(self, query: str, apps: set[str] | None, opts: SearchOptions, now: float) -> list[SearchHit]:
+        """Return up to opts.limit hits, best first. apps=None means every app is visible."""
+        if apps is not None and not apps:
+            return []
+        terms = query_terms(query)
+        hybrid = opts.mode == "hybrid" and self.embed_query is not None and self.index is not None
+        ids = self.keyword_ids(terms, apps, opts.filters, now, opts.candidates) if terms else set()
+        cos: dict[int, float] = {}
+        qvec = None
+        if hybrid and query.strip():
+            qvec = self.embed_query(query)
+            assert self.index is not None
+            for eid, c in self.index.top(qvec, opts.candidates, apps, opts.filters, now):
+                cos[eid] = c
+                if c >= opts.min_cosine:
+                    ids.add(eid)
+        if not ids:
+            return []
+        rows = self._rows(sorted(ids))
+        texts = {r[0]: " ".join((r[3], r[4], r[5], _entity_text(r[6]))) for r in rows}
+        if qvec is not None:
+            self._fill_cosine(qvec, [i for i in texts if i not in cos], cos)
+        bm = self._bm25(terms, texts) if terms else {}
+        top_bm = max(bm.values(), default=0.0) or 1.0
+        wb, wc, wr = opts.weights
+        if not hybrid:
+            wc = 0.0
+        total = (wb + wc + wr) or 1.0
+        half = max(opts.half_life_days, 1e-3) * 86400.0
+        scored = []
+        for r in rows:
+            eid = r[0]
+            b = bm.get(eid, 0.0) / top_bm
+            c = max(0.0, cos.get(eid, 0.0))
+            rec = 0.5 ** (max(0.0, now - r[8]) / half)
+            scored.append(((wb * b + wc * c + wr * rec) / total, eid, r, rec))
+        scored.sort(key=lambda x: (-x[0], -x[1]))
+        return [SearchHit(to_event(r), score, bm.get(eid, 0.0), cos.get(eid, 0.0), rec)
+                for score, eid, r, rec in scored[: opts.limit]]
+
+    def _rows(self, ids: list[int]) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for s in range(0, len(ids), 900):
+            part = ids[s:s + 900]
+            out += self.store.query(f"SELECT {EVENT_COLS} FROM events WHERE id IN ({','.join('?' * len(part))})", part)
+        return out
+
+    def _fill_cosine(self, qvec: np.ndarray, ids: list[int], cos: dict[int, float]) -> None:
+        from skills.memory.embed import dequantize
+
+        missing = []
+        for i in ids:
+            v = self.index.vector(i) if self.index is not None else None
+            if v is None:
+                missing.append(i)
+            else:
+                cos[i] = float(v @ qvec)
+        if missing:
+            marks = ",".join("?" * len(missing))
+            rows = self.store.query(f"SELECT event_id, scale, vec FROM embeddings WHERE event_id IN ({marks})", missing)
+            if rows:
+                mat = dequantize([r[1] for r in rows], [r[2] for r in rows], len(qvec))
+                for r, c in zip(rows, mat @ qvec):
+                    cos[r[0]] = float(c)
+
+    def _bm25(self, terms: list[str], texts: dict[int, str]) -> dict[int, float]:
+        lo, hi = self._id_range()
+        n = max(1, hi - lo + 1)
+        idf = {}
+        for t in terms:
+            df = min(self._doc_freq(t, lo, hi), n)
+            idf[t] = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+        avgdl = self._avg_len(hi)
+        out = {}
+        for eid, text in texts.items():
+            toks = tokens(text)
+            counts = Counter(toks)
+            norm = K1 * (1 - B + B * len(toks) / avgdl)
+            s = 0.0
+            for t in terms:
+                tf = counts.get(t, 0)
+                if tf:
+                    s += idf[t] * tf * (K1 + 1) / (tf + norm)
+            out[eid] = s
+        return out
+
+
+def _entity_text(entities_json: str) -> str:
+    # The JSON's keys and punctuation tokenize to "people", "files", "places": drop just those.
+    return " ".join(t for t in tokens(entities_json) if t not in ("people", "files", "places"))
+
+
+def where_clause(apps: set[str] | None, f: Filters, now: float) -> tuple[str, list[Any]]:
+    """Return the SQL condition on `events e` for visibility, expiry and filters, and its parameters."""
+    parts: list[str] = ["e.expires > ?"]
+    params: list[Any] = [now]
+    if apps is not None:
+        parts.append(f"e.app IN ({','.join('?' * len(apps))})")
+        params += sorted(apps)
+    if f.kinds:
+        parts.append(f"e.kind IN ({','.join('?' * len(f.kinds))})")
+        params += list(f.kinds)
+    if f.since is not None:
+        parts.append("e.created >= ?")
+        params.append(f.since)
+    if f.until is not None:
+        parts.append("e.created <= ?")
+        params.append(f.until)
+    return " AND ".join(parts), params
+
+
+def browse_sql(apps: set[str] | None, f: Filters, now: float, before: tuple[float, int] | None,
+               limit: int) -> tuple[str, list[Any]]:
+    """Return the listing query for browse: newest created first, paged by (created, id) of the last row."""
+    where, params = where_clause(apps, f, now)
+    if before is not None:
+        where += " AND (e.created < ? OR (e.created = ? AND e.id < ?))"
+        params += [before[0], before[0], before[1]]
+    return (f"SELECT {EVENT_COLS} FROM events e WHERE {where} ORDER BY e.created DESC, e.id DESC LIMIT ?",
+            [*params, limit])
+
+
+__all__ = ["Searcher", "browse_sql", "where_clause", "to_event"]

@@ -1,0 +1,214 @@
+"""The in-memory vector index for cosine recall, and the background worker that fills it.
+
+Vectors are stored int8 in the database and held here as float32 for BLAS matmuls. Only the newest
+`max_vectors` events are held (200k by default, about 300 MB); older events still get a cosine score
+when keyword search brings them in, from their stored vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from skills.memory.embed import Embedder, dequantize, quantize
+from skills.memory.model import Filters
+
+log = logging.getLogger(__name__)
+
+
+class VectorIndex:
+    """Ids, vectors and the fields filters need, in parallel arrays; thread-safe."""
+
+    def __init__(self, dim: int, max_vectors: int = 200_000) -> None:
+        self.dim = dim
+        self.max_vectors = max_vectors
+        self._mu = threading.Lock()
+        self._n = 0
+        self._ids = np.zeros(0, np.int64)
+        self._mat = np.zeros((0, dim), np.float32)
+        self._app = np.zeros(0, np.int32)
+        self._kind = np.zeros(0, np.int32)
+        self._created = np.zeros(0, np.float64)
+        self._expires = np.zeros(0, np.float64)
+        self._alive = np.zeros(0, bool)
+        self._codes: dict[str, int] = {}
+        self._pos: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return int(self._alive[: self._n].sum())
+
+    def _code(self, name: str) -> int:
+        return self._codes.setdefault(name, len(self._codes))
+
+    def add(self, ids: Sequence[int], vecs: np.ndarray, meta: Sequence[tuple[str, str, float, float]]) -> None:
+        """Append vectors with (app, kind, created, expires) per id."""
+        with self._mu:
+            need = self._n + len(ids)
+            if need > len(self._ids):
+                self._grow(max(need, 2 * len(self._ids), 1024))
+            s = slice(self._n, need)
+            self._ids[s] = ids
+            self._mat[s] = vecs
+            self._app[s] = [self._code(m[0]) for m in meta]
+            self._kind[s] = [self._code(m[1]) for m in meta]
+            self._created[s] = [m[2] for m in meta]
+            self._expires[s] = [m[3] for m in meta]
+            self._alive[s] = True
+            for j, i in enumerate(ids, start=self._n):
+                self._pos[int(i)] = j
+            self._n = need
+            if self._n > self.max_vectors:
+                self._compact(keep_last=self.max_vectors)
+
+    def _grow(self, size: int) -> None:
+        for name in ("_ids", "_app", "_kind", "_created", "_expires", "_alive"):
+            old = getattr(self, name)
+            new = np.zeros(size, old.dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)
+        mat = np.zeros((size, self.dim), np.float32)
+        mat[: self._n] = self._mat[: self._n]
+        self._mat = mat
+
+    def _compact(self, keep_last: int | None = None) -> None:
+        live = np.nonzero(self._alive[: self._n])[0]
+        if keep_last is not None:
+            live = live[-keep_last:]
+        for name in ("_ids", "_app", "_kind", "_created", "_expires", "_alive"):
+            arr = getattr(self, name)
+            arr[: len(live)] = arr[live]
+        self._mat[: len(live)] = self._mat[live]
+        self._n = len(live)
+        self._pos = {int(i): j for j, i in enumerate(self._ids[: self._n])}
+
+    def remove(self, ids: Sequence[int]) -> None:
+        with self._mu:
+            for i in ids:
+                j = self._pos.pop(int(i), None)
+                if j is not None:
+                    self._alive[j] = False
+            if self._n and (self._n - int(self._alive[: self._n].sum())) > self._n // 4:
+                self._compact()
+
+    def vector(self, event_id: int) -> np.ndarray | None:
+        with self._mu:
+            j = self._pos.get(int(event_id))
+            return None if j is None else self._mat[j].copy()
+
+    def top(self, q: np.ndarray, k: int, apps: set[str] | None, filters: Filters, now: float) -> list[tuple[int, float]]:
+        """Return up to k (event id, cosine) best first, among live, unexpired events passing filters."""
+        with self._mu:
+            n = self._n
+            if n == 0:
+                return []
+            scores = self._mat[:n] @ q.astype(np.float32)
+            ok = self._alive[:n] & (self._expires[:n] > now)
+            if apps is not None:
+                ok &= np.isin(self._app[:n], [self._codes[a] for a in apps if a in self._codes])
+            if filters.kinds:
+                ok &= np.isin(self._kind[:n], [self._codes[x] for x in filters.kinds if x in self._codes])
+            if filters.since is not None:
+                ok &= self._created[:n] >= filters.since
+            if filters.until is not None:
+                ok &= self._created[:n] <= filters.until
+            scores = np.where(ok, scores, -np.inf)
+            k = min(k, n)
+            idx = np.argpartition(-scores, k - 1)[:k]
+            idx = idx[np.argsort(-scores[idx])]
+            return [(int(self._ids[j]), float(scores[j])) for j in idx if np.isfinite(scores[j])]
+
+
+def embed_text(title: str, body: str, uri: str, entities_json: str) -> str:
+    ents = json.loads(entities_json)
+    names = " ".join(v for vals in ents.values() for v in vals)
+    return " ".join(p for p in (title, body, names, uri) if p)[:2000]
+
+
+class EmbedWorker(threading.Thread):
+    """Embeds new events in the background, in id order, resuming from a stored watermark."""
+
+    def __init__(self, store: Any, embedder: Embedder, index: VectorIndex, batch: int = 64,
+                 on_idle: Callable[[], None] | None = None, idle_every: float = 300.0) -> None:
+        super().__init__(name="memory-embed", daemon=True)
+        self.store, self.embedder, self.index = store, embedder, index
+        self.batch = batch
+        self.on_idle = on_idle
+        self.idle_every = idle_every
+        self._wake = threading.Event()
+        self._halt = threading.Event()
+        self.idle = threading.Event()
+        self.error: BaseException | None = None
+        self._last_idle = time.time()  # the skill purged when it opened; the next purge is due later
+
+    def notify(self) -> None:
+        self.idle.clear()
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._halt.set()
+        self._wake.set()
+        if self.is_alive():
+            self.join(timeout)
+
+    def pending(self) -> int:
+        mark = int(self.store.meta("embed_watermark", "0"))
+        return int(self.store.query("SELECT count(*) FROM events WHERE id > ?", (mark,))[0][0])
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                did = self.step()
+            except Exception as exc:  # keep the thread alive; keyword search works without vectors
+                self.error = exc
+                log.exception("memory embedding failed; retrying in 5 s")
+                self._halt.wait(5.0)
+                continue
+            if not did:
+                if self.on_idle is not None and time.time() - self._last_idle > self.idle_every:
+                    self._last_idle = time.time()
+                    self.on_idle()
+                self.idle.set()
+                self._wake.wait(1.0)
+                self._wake.clear()
+
+    def step(self) -> bool:
+        """Embed one batch of pending events; return whether there was any."""
+        mark = int(self.store.meta("embed_watermark", "0"))
+        rows = self.store.query("SELECT id, title, body, uri, entities, app, kind, created, expires FROM events "
+                                "WHERE id > ? ORDER BY id LIMIT ?", (mark, self.batch))
+        if not rows:
+            return False
+        vecs = self.embedder.embed([embed_text(r[1], r[2], r[3], r[4]) for r in rows])
+        q = quantize(vecs)
+        # Under the store lock, so a forget cannot slip between the write and the index update.
+        with self.store.lock:
+            with self.store.tx():
+                self.store.put_embeddings([(r[0], s, b) for r, (s, b) in zip(rows, q)])
+                self.store.set_meta("embed_watermark", str(rows[-1][0]))
+            # Re-read what survived: an event forgotten while we embedded must not enter the index.
+            alive = {r[0] for r in self.store.query(
+                f"SELECT event_id FROM embeddings WHERE event_id IN ({','.join('?' * len(rows))})",
+                [r[0] for r in rows])}
+            keep = [j for j, r in enumerate(rows) if r[0] in alive]
+            if keep:
+                deq = dequantize([q[j][0] for j in keep], [q[j][1] for j in keep], self.index.dim)
+                self.index.add([rows[j][0] for j in keep], deq,
+                               [(rows[j][5], rows[j][6], rows[j][7], rows[j][8]) for j in keep])
+        return True
+
+
+def load_index(store: Any, index: VectorIndex) -> None:
+    """Fill index with the newest stored vectors (up to its max_vectors)."""
+    rows = store.query(
+        "SELECT e.id, e.app, e.kind, e.created, e.expires, v.scale, v.vec FROM embeddings v JOIN events e "
+        "ON e.id = v.event_id ORDER BY v.event_id DESC LIMIT ?", (index.max_vectors,))
+    rows.reverse()
+    for s in range(0, len(rows), 10_000):
+        part = rows[s:s + 10_000]
+        vecs = dequantize([r[5] for r in part], [r[6] for r in part], index.dim)
+        index.add([r[0] for r in part], vecs, [(r[1], r[2], r[3], r[4]) for r in part])

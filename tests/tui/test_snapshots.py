@@ -1,0 +1,46 @@
+"""SVG snapshots of the main screens over the deterministic demo backend (layout only; the
+behaviour is tested against the real runtime in the other TUI tests)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Config
+from assistant.tui.app import AssistantApp
+from assistant.tui.conversations import ConversationStore
+from assistant.tui.fake_backend import FakeBackend
+
+
+@pytest.fixture
+def demo_app(tmp_path: Path) -> AssistantApp:
+    cfg = Config.from_env({"ASSISTANT_HOME": "/home/user/.assistant-demo"})
+    store = ConversationStore(tmp_path / "conv.db")
+    conv = store.create("Capital of Italy")
+    store.add(conv.id, "user", "What is the capital of Italy?")
+    store.add(conv.id, "assistant", "Rome is the capital of Italy.")
+    return AssistantApp(FakeBackend(cfg), store, warm=False)
+
+
+def test_chat_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(demo_app, terminal_size=(110, 30), press=[*"The meeting is moved to", "_", "_", "_"])
+
+
+def test_models_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(demo_app, terminal_size=(130, 40), press=["f4", "_"])
+
+
+def test_translate_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(demo_app, terminal_size=(130, 40), press=["f2", "_"])
+
+
+def test_memory_screen(snap_compare, demo_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    assert snap_compare(demo_app, terminal_size=(130, 40), press=["f3", "_"])
+
+
+def test_settings_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(demo_app, terminal_size=(110, 30), press=["f5", "_"])
