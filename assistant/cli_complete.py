@@ -25,7 +25,7 @@ def _phrases(cfg: Config) -> Any:
 @click.option("--suffix", default="", help="Text after the cursor (used for code).")
 @click.option("--app", default="cli", show_default=True, help="App name (sessions are per app and document).")
 @click.option("--doc", default="default", show_default=True, help="Document name within the app.")
-@click.option("--budget", default=2000.0, show_default=True,
+@click.option("--budget", default=10000.0, show_default=True,
               help="Latency budget in ms; a one-off command also pays for loading the model.")
 @click.option("-n", "--max", "max_suggestions", default=3, show_default=True, help="Most suggestions to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")

@@ -89,9 +89,9 @@ class LocalBackend:
         return str(model_id)
 
     def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
-        opts = GenerationOptions(max_tokens=512, temperature=0.3, truncation="truncate_start")
-        for ev in self.runtime.chat(messages, opts, cancel=cancel):
-            yield ev.text
+        """Stream the reply, grounded in memory; the generator returns the citation lines."""
+        answer = yield from self.services.skill("chat").stream(messages, caller=_owner(), cancel=cancel)
+        return [c.line() for c in answer.citations]
 
     def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
                 kind: str = "prose") -> tuple[str | None, bool]:

@@ -59,8 +59,9 @@ class FakeBackend:
     def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
         for word in self.reply.split(" "):
             if cancel.cancelled:
-                return
+                return []
             yield word + " "
+        return []
 
     def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
                 kind: str = "prose") -> tuple[str | None, bool]:

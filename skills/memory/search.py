@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
@@ -39,6 +39,20 @@ class Searcher:
         self._df: dict[str, tuple[float, int]] = {}
         self._avgdl: tuple[float, int] = (0.0, -1)
         self._mu = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._mu:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-query-embed")
+            return self._executor
+
+    def close(self) -> None:
+        """Stop the query-embedding thread (if one was started)."""
+        with self._mu:
+            ex, self._executor = self._executor, None
+        if ex is not None:
+            ex.shutdown(wait=True)
 
     # -- statistics ---------------------------------------------------------------------------
     def _id_range(self) -> tuple[int, int]:
@@ -69,7 +83,7 @@ class Searcher:
         if at >= 0 and hi - at <= max(1000, hi // 10):
             return avg
         rows = self.store.query("SELECT title, body, uri, entities FROM events ORDER BY id DESC LIMIT 500")
-        lens = [len(tokens(" ".join((r[0], r[1], r[2], r[3])))) for r in rows]
+        lens = [max(0, len(tokens(" ".join((r[0], r[1], r[2], r[3])))) - 3) for r in rows]  # less the JSON keys
         avg = max(1.0, sum(lens) / len(lens)) if lens else 1.0
         self._avgdl = (avg, hi)
         return avg
@@ -94,11 +108,16 @@ class Searcher:
             return []
         terms = query_terms(query)
         hybrid = opts.mode == "hybrid" and self.embed_query is not None and self.index is not None
+        pending = None
+        if hybrid and query.strip():
+            # Embed the query on another thread while SQLite finds keyword candidates: onnxruntime
+            # and SQLite both release the GIL, so on two cores the two costs overlap.
+            pending = self._pool().submit(self.embed_query, query)  # type: ignore[arg-type]
         ids = self.keyword_ids(terms, apps, opts.filters, now, opts.candidates) if terms else set()
         cos: dict[int, float] = {}
         qvec = None
-        if hybrid and query.strip():
-            qvec = self.embed_query(query)
+        if pending is not None:
+            qvec = pending.result()
             assert self.index is not None
             for eid, c in self.index.top(qvec, opts.candidates, apps, opts.filters, now):
                 cos[eid] = c
@@ -107,7 +126,9 @@ class Searcher:
         if not ids:
             return []
         rows = self._rows(sorted(ids))
-        texts = {r[0]: " ".join((r[3], r[4], r[5], _entity_text(r[6]))) for r in rows}
+        # Title, body, uri and the raw entities JSON, tokenized once; the JSON adds exactly the three
+        # key words "people", "files", "places", which _bm25 discounts.
+        texts = {r[0]: " ".join((r[3], r[4], r[5], r[6])) for r in rows}
         if qvec is not None:
             self._fill_cosine(qvec, [i for i in texts if i not in cos], cos)
         bm = self._bm25(terms, texts) if terms else {}
@@ -164,20 +185,19 @@ class Searcher:
         out = {}
         for eid, text in texts.items():
             toks = tokens(text)
-            counts = Counter(toks)
-            norm = K1 * (1 - B + B * len(toks) / avgdl)
+            norm = K1 * (1 - B + B * max(0, len(toks) - 3) / avgdl)
             s = 0.0
             for t in terms:
-                tf = counts.get(t, 0)
+                tf = toks.count(t)  # list.count runs in C; a Counter per document cost more than SQL
+                if tf and t in _JSON_KEYS:
+                    tf -= 1
                 if tf:
                     s += idf[t] * tf * (K1 + 1) / (tf + norm)
             out[eid] = s
         return out
 
 
-def _entity_text(entities_json: str) -> str:
-    # The JSON's keys and punctuation tokenize to "people", "files", "places": drop just those.
-    return " ".join(t for t in tokens(entities_json) if t not in ("people", "files", "places"))
+_JSON_KEYS = frozenset(("people", "files", "places"))
 
 
 def where_clause(apps: set[str] | None, f: Filters, now: float) -> tuple[str, list[Any]]:

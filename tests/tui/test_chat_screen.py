@@ -49,7 +49,7 @@ async def test_stop_key_cancels_generation(tui_config, services) -> None:  # typ
         await pilot.press("enter")
         await pilot.pause(0.5)
         await pilot.press("escape")
-        await _wait_reply(pilot, app, timeout=10)
+        await _wait_reply(pilot, app, timeout=90)
         reply = list(app.screen.query("MessageView"))[1].text
         assert "(stopped)" in reply
 

@@ -10,7 +10,7 @@ import pytest
 from assistant.tui.app import make_app
 from assistant.tui.backend import LocalBackend
 
-pytestmark = [pytest.mark.real_model, pytest.mark.filterwarnings("ignore::skills.memory.keys.KeyFileWarning")]
+pytestmark = pytest.mark.real_model
 
 
 async def _until(pilot, cond, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -102,3 +102,22 @@ async def test_memory_search_and_forget_an_event(tui_config, services) -> None: 
         await pilot.click("#forget-event")
         await _until(pilot, lambda: mem.get(Caller("user", owner=True), ev.id) is None, timeout=20)
         assert not mem.search(Caller("user", owner=True), "quarterly budget")
+
+
+async def test_chat_answer_cites_memory(tui_config, services) -> None:  # type: ignore[no-untyped-def]
+    """An answer that used cross-app memory shows its citation under the reply."""
+    backend = LocalBackend(services)
+    from skills.memory.model import Caller
+
+    ev = backend.memory().push(Caller("mail"), {
+        "kind": "message", "title": "Signed contract for the Lisbon office",
+        "body": "Attached is the signed lease contract. Best, Ana Lima", "entities": {"people": ["Ana Lima"]}})
+    app = make_app(tui_config, warm=False, backend=backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#prompt")
+        app.screen.query_one("#prompt").value = "Who sent me the signed contract?"
+        await pilot.press("enter")
+        await _until(pilot, lambda: not app.screen.generating and len(app.screen.query("MessageView")) == 2)
+        reply = list(app.screen.query("MessageView"))[1]
+        await _until(pilot, lambda: bool(reply.citations), timeout=5)
+        assert f"[mem:{ev.id}]" in reply.citations and "mail" in reply.citations

@@ -29,7 +29,14 @@ def test_chat_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped
 
 
 def test_models_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(demo_app, terminal_size=(130, 40), press=["f4", "_"])
+    async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("f4")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if demo_app.screen.query_one("#loaded-table").row_count:
+                break
+
+    assert snap_compare(demo_app, terminal_size=(130, 40), run_before=ready)
 
 
 def test_translate_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]

@@ -40,6 +40,11 @@ class MessageView(Vertical):
         self.text = text
         await self.query_one(Markdown).update(text)
 
+    async def set_citations(self, citations: str) -> None:
+        self.citations = citations
+        if citations:
+            await self.mount(Static(citations, classes="citations"))
+
 
 class ConversationItem(ListItem):
     """A conversation in the sidebar."""
@@ -210,8 +215,15 @@ class ChatScreen(Screen[None]):
     def stream_reply(self, history: list[ChatMessage], view: MessageView, conv_id: int, cancel: CancelToken) -> None:
         parts: list[str] = []
         error = None
+        cites: list[str] = []
         try:
-            for piece in self.assistant_app.backend.chat(history, cancel):
+            stream = self.assistant_app.backend.chat(history, cancel)
+            while True:
+                try:
+                    piece = next(stream)
+                except StopIteration as stop:
+                    cites = list(stop.value or [])
+                    break
                 parts.append(piece)
                 self.app.call_from_thread(view.set_text, "".join(parts))
         except Exception as exc:  # shown in the chat, never a traceback
@@ -221,8 +233,11 @@ class ChatScreen(Screen[None]):
             text += " _(stopped)_"
         if error:
             text += f"\n\n**error:** {error}"
-        self.store.add(conv_id, "assistant", text)
+        citations = "\n".join(f"source: {c}" for c in cites)
+        self.store.add(conv_id, "assistant", text, citations)
         self.app.call_from_thread(view.set_text, text or "_(no reply)_")
+        if citations:
+            self.app.call_from_thread(view.set_citations, citations)
         self.app.call_from_thread(self._set_generating, False)
 
     def _set_generating(self, on_: bool) -> None:

@@ -38,7 +38,7 @@ class ModelsScreen(Screen[None]):
                 yield Button("Pull selected", id="pull", variant="primary")
                 yield Input(placeholder="path to a .gguf, .onnx, .argosmodel or CTranslate2 folder", id="add-path")
                 yield Button("Add", id="add")
-            yield ProgressBar(id="progress", show_eta=True)
+            yield ProgressBar(id="progress", show_eta=True, classes="hidden")
             yield Static("", id="model-status")
             yield Label("Devices (first choice per engine, and why)", classes="title")
             yield DataTable(id="devices-table")
@@ -97,6 +97,7 @@ class ModelsScreen(Screen[None]):
     def install(self, job) -> None:  # type: ignore[no-untyped-def]
         bar = self.query_one("#progress", ProgressBar)
         status = self.query_one("#model-status", Static)
+        self.app.call_from_thread(bar.remove_class, "hidden")
 
         def progress(stage: str, done: int, total: int) -> None:
             self.app.call_from_thread(bar.update, total=total or None, progress=done)
