@@ -59,7 +59,8 @@ class AssistantApp(App[None]):
         self.switch_mode("chat")
         if self._warm:
             self.sub_title = f"{self.backend.describe()} · loading models…"
-            self.warm_models()
+            # after the first frame: importing llama.cpp in a thread would compete for the GIL
+            self.set_timer(0.2, self.warm_models)
         else:
             self.sub_title = self.backend.describe()
 
