@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from typing import Any, Callable
@@ -10,6 +11,7 @@ import click
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from assistant.config import Config
@@ -25,10 +27,35 @@ def _lazy(target: str) -> Callable[[], Screen[Any]]:
     return build
 
 
+class ScreensProvider(Provider):
+    """Command palette entries for every screen and the main actions."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        app: AssistantApp = self.app  # type: ignore[assignment]
+        out: list[tuple[str, str, Callable[[], Any]]] = [
+            (f"Go to {name}", f"switch to the {name} screen", functools.partial(app.run_action, f"switch_mode('{name}')"))
+            for name in app.SCREEN_MODULES
+        ]
+        out.append(("Reload models", "load the chat model again in the background", app.warm_models))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, help_text, cb in self._commands():
+            yield DiscoveryHit(name, cb, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, cb in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), cb, help=help_text)
+
+
 class AssistantApp(App[None]):
     """Chat, translate, memory, models and settings, one screen each (switch with F1-F5)."""
 
     CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ScreensProvider}
     TITLE = "assistant"
     SCREEN_MODULES = {
         "chat": "assistant.tui.screens.chat:ChatScreen",

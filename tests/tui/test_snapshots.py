@@ -51,3 +51,13 @@ def test_memory_screen(snap_compare, demo_app, monkeypatch) -> None:  # type: ig
 
 def test_settings_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(demo_app, terminal_size=(110, 30), press=["f5", "_"])
+
+
+async def test_command_palette_switches_screens(demo_app) -> None:  # type: ignore[no-untyped-def]
+    async with demo_app.run_test(size=(110, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Go to models")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert type(demo_app.screen).__name__ == "ModelsScreen"
