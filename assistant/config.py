@@ -10,6 +10,8 @@ Environment variables (all optional):
   ASSISTANT_QUEUE_TIMEOUT seconds a request may wait for a busy model (default 120)
   ASSISTANT_CHAT_MODEL    default chat model id
   ASSISTANT_SMALL_MODEL   default small/autocomplete model id
+  ASSISTANT_ALLOWED_ORIGINS  comma-separated browser origins the daemon's TCP listener accepts
+                          (default none: every browser Origin is refused)
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Config:
     queue_timeout: float = 120.0
     chat_model: str = "qwen2.5-coder-0.5b"
     small_model: str = "smollm2-135m"
+    allowed_origins: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -88,6 +91,8 @@ class Config:
             queue_timeout=_float(env, "ASSISTANT_QUEUE_TIMEOUT", 120.0),
             chat_model=env.get("ASSISTANT_CHAT_MODEL", "qwen2.5-coder-0.5b"),
             small_model=env.get("ASSISTANT_SMALL_MODEL", "smollm2-135m"),
+            allowed_origins=tuple(o.strip().rstrip("/") for o in env.get("ASSISTANT_ALLOWED_ORIGINS", "").split(",")
+                                  if o.strip()),
         )
 
     def with_(self, **changes: object) -> "Config":

@@ -1,6 +1,6 @@
 """POST /v1/skills/autocomplete and its feedback endpoint on a real daemon (fake engines).
 
-Runs once assistant.api lists the autocomplete endpoints (see the area report)."""
+"""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ import assistant.api as api
 from assistant.config import Config
 from assistant.services import Services
 
-pytestmark = pytest.mark.skipif("autocomplete" not in api.BY_NAME,
-                                reason="autocomplete endpoints not yet registered in assistant.api / handlers")
+
+
+def test_endpoints_are_registered() -> None:
+    from assistant.api.autocomplete import ENDPOINTS
+
+    assert all(api.BY_NAME.get(e.name) is e for e in ENDPOINTS)
 
 
 def test_endpoint_completes_learns_and_checks_scope(tmp_path: Path, make_fake: Any) -> None:

@@ -1,0 +1,194 @@
+"""OpenAI-compatible wire types and endpoints (/v1/*): the subset the runtime can honour.
+
+Fields OpenAI clients send that the runtime ignores (user, logprobs=false, presence_penalty...)
+are accepted and dropped; fields it cannot honour (n > 1) are refused with the field named.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, Field
+
+from assistant.api.base import ANY_APP, Endpoint, Wire
+
+
+class ContentPart(Wire):
+    type: str
+    text: Optional[str] = None
+
+
+class Message(Wire):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: Union[str, list[ContentPart], None] = None
+
+    def text(self) -> str:
+        """Return the message's text, joining text parts."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text or "" for p in self.content if p.type == "text")
+
+
+class JsonSchemaFormat(Wire):
+    name: str = "response"
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    strict: Optional[bool] = None
+
+
+class ResponseFormat(Wire):
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    json_schema: Optional[JsonSchemaFormat] = None
+
+
+class StreamOptions(Wire):
+    include_usage: bool = False
+
+
+class _Sampling(Wire):
+    model: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    max_tokens: Optional[int] = Field(default=None, ge=1, le=32768)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    stop: Union[str, list[str], None] = None
+    seed: Optional[int] = None
+    n: int = Field(default=1, ge=1, le=1)
+    stream: bool = False
+    stream_options: Optional[StreamOptions] = None
+
+    def stop_list(self) -> tuple[str, ...]:
+        if self.stop is None:
+            return ()
+        return (self.stop,) if isinstance(self.stop, str) else tuple(s for s in self.stop if s)
+
+
+class ChatRequest(_Sampling):
+    messages: list[Message] = Field(min_length=1)
+    max_completion_tokens: Optional[int] = Field(default=None, ge=1, le=32768)
+    response_format: Optional[ResponseFormat] = None
+
+
+class CompletionRequest(_Sampling):
+    prompt: Union[str, list[str]]
+    echo: bool = False
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: str
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+
+
+class Delta(BaseModel):
+    role: Optional[str] = None
+    content: Optional[str] = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: Optional[str] = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Optional[Usage] = None
+
+
+class CompletionChoice(BaseModel):
+    index: int = 0
+    text: str
+    finish_reason: Optional[str] = None
+    logprobs: None = None
+
+
+class TextCompletion(BaseModel):
+    """A whole completion, or one streamed piece of it (same shape, as in OpenAI's API)."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: Optional[Usage] = None
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "assistant"
+    installed: bool = False
+    roles: list[str] = []
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class EmbeddingRequest(Wire):
+    model: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    input: Union[str, list[str]]
+    encoding_format: Literal["float", "base64"] = "float"
+    """base64: little-endian float32 bytes, what the official client asks for by default"""
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: Union[list[float], str]
+
+
+class EmbeddingList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: Usage
+
+
+def _chat_from_text(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}], "stream": True}
+
+
+MODELS = Endpoint("models", "GET", "/v1/models", ANY_APP, response=ModelList,
+                  summary="Models in the catalog and which are installed.")
+CHAT = Endpoint("chat", "POST", "/v1/chat/completions", "chat", ChatRequest, ChatCompletion,
+                stream=ChatCompletionChunk, summary="OpenAI chat completions, streaming over SSE or not.",
+                from_text=_chat_from_text)
+COMPLETIONS = Endpoint("completions", "POST", "/v1/completions", "chat", CompletionRequest, TextCompletion,
+                       stream=TextCompletion, summary="OpenAI text completions.",
+                       from_text=lambda text: {"prompt": text, "stream": True})
+EMBEDDINGS = Endpoint("embeddings", "POST", "/v1/embeddings", "chat", EmbeddingRequest, EmbeddingList,
+                      summary="OpenAI embeddings, from the memory skill's embedder.",
+                      from_text=lambda text: {"input": text})
+
+ENDPOINTS: tuple[Endpoint, ...] = (MODELS, CHAT, COMPLETIONS, EMBEDDINGS)

@@ -1,0 +1,64 @@
+"""Handler modules, one per API module, and the context every handler receives.
+
+A handler module exposes `handlers() -> dict[str, Handler]`, keyed by endpoint name, where
+
+    async def handle(ctx: HandlerContext, body: RequestModel | None, app: AppIdentity,
+                     request: fastapi.Request) -> ResponseModel | starlette Response
+
+`body` is the validated request (None for body-less endpoints), `app` the authenticated caller.
+Return the endpoint's response model, or a Response (SSE streams, plain text). Raise
+AssistantError subclasses for refusals. Blocking work (model calls) must run off the event loop:
+`await ctx.to_thread(fn, *args)`, or a GenerationJob for token streams.
+
+To add a skill: write `handlers/<skill>.py` and add its name to HANDLER_MODULES (one line).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import anyio
+
+from assistant.daemon.metrics import DaemonMetrics
+from assistant.daemon.settings import DaemonConfig
+
+HANDLER_MODULES: tuple[str, ...] = (
+    "core",
+    "openai",
+    "autocomplete",
+)
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass
+class HandlerContext:
+    """What handlers share: the Services (runtime + skills), daemon settings, metrics."""
+
+    services: Any
+    settings: DaemonConfig
+    metrics: DaemonMetrics
+    version: str
+    started: float = field(default_factory=time.monotonic)
+    limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(64))
+    jobs: set[Any] = field(default_factory=set)
+    """Running GenerationJobs; drained before the runtime closes."""
+
+    async def to_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking fn(*args) in a worker thread and return its result."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+
+
+def collect() -> dict[str, Handler]:
+    """Return every handler from the modules in HANDLER_MODULES, keyed by endpoint name."""
+    out: dict[str, Handler] = {}
+    for name in HANDLER_MODULES:
+        module = importlib.import_module(f"assistant.daemon.handlers.{name}")
+        for endpoint, handler in module.handlers().items():
+            if endpoint in out:
+                raise ValueError(f"endpoint {endpoint!r} has handlers in two modules")
+            out[endpoint] = handler
+    return out

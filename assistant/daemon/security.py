@@ -1,0 +1,172 @@
+"""Who may call what: per-app tokens and scopes, Host and Origin checks, and the body limit.
+
+The Unix socket is reachable only by the user (mode 0600); there, /health needs no token. On TCP
+every request needs a token, the Host header must name the loopback listener itself (defeats DNS
+rebinding), and any browser Origin is refused unless the user allowed it in
+ASSISTANT_ALLOWED_ORIGINS.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Awaitable, Callable
+
+from fastapi import Request
+
+from assistant.daemon.apps import AppIdentity, AppRegistry
+from assistant.daemon.errors import ApiRefusal, Forbidden, TooLarge, Unauthorized, body_of
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+LOCAL = AppIdentity("local", frozenset())
+"""The caller of an open endpoint on the Unix socket, where no token is asked for."""
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def is_unix(scope: Scope) -> bool:
+    """Whether the request came over the Unix socket: uvicorn gives (path, None) or None as its
+    server address there, and (host, port) for every TCP connection."""
+    server = scope.get("server")
+    return server is None or server[1] is None
+
+
+def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request], AppIdentity]:
+    """Return a FastAPI dependency that authenticates the caller and checks it holds scope."""
+
+    def dependency(request: Request) -> AppIdentity:
+        if open_on_unix and is_unix(request.scope):
+            return LOCAL
+        header = request.headers.get("authorization", "")
+        kind, _, token = header.partition(" ")
+        if not header:
+            raise Unauthorized("no token given", "send `Authorization: Bearer <token>`; "
+                               "create one with `assistant apps add NAME --scopes ...`")
+        if kind.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header is not `Bearer <token>`", "send `Authorization: Bearer <token>`")
+        registry: AppRegistry = request.app.state.registry
+        app = registry.identify(token.strip())
+        if app is None:
+            raise Unauthorized("the token is unknown or was revoked",
+                               "create a new one with `assistant apps add NAME --scopes ...`")
+        if not app.allows(scope):
+            raise Forbidden(f"app {app.name} lacks the {scope!r} scope",
+                            f"re-register it with that scope: `assistant apps revoke {app.name}` then "
+                            f"`assistant apps add {app.name} --scopes {','.join(sorted(app.scopes | {scope}))}`")
+        request.state.app = app
+        return app
+
+    dependency.__name__ = f"require_scope_{scope.replace(':', '_') or 'any'}"
+    return dependency
+
+
+class Guard:
+    """Pure ASGI middleware: Host/Origin checks on TCP, CORS for allowed origins, body size limit.
+
+    Pure ASGI (not BaseHTTPMiddleware) so streaming responses and disconnects pass straight through.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...], max_body_bytes: int,
+                 on_refusal: Callable[[str], None] = lambda _: None) -> None:
+        self.app = app
+        self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
+        self.max_body = max_body_bytes
+        self.on_refusal = on_refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        origin = headers.get("origin")
+        cors: list[tuple[bytes, bytes]] = []
+        if not is_unix(scope):
+            refusal = self._check_tcp(scope, headers.get("host", ""), origin)
+            if refusal is not None:
+                await self._refuse(send, refusal)
+                return
+            if origin:
+                cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+                if scope["method"] == "OPTIONS":
+                    await send({"type": "http.response.start", "status": 204, "headers": cors + [
+                        (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                        (b"access-control-allow-headers", b"authorization, content-type"),
+                        (b"access-control-max-age", b"600")]})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await self._refuse(send, TooLarge(f"request body of {length} bytes is over the {self.max_body}-byte limit",
+                                              "send a smaller body"))
+            return
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            body = await self._read_body(receive)
+            if body is None:
+                await self._refuse(send, TooLarge(f"request body is over the {self.max_body}-byte limit",
+                                                  "send a smaller body"))
+                return
+            receive = _replay(body, receive)
+        if cors:
+            send = _with_headers(send, cors)
+        await self.app(scope, receive, send)
+
+    def _check_tcp(self, scope: Scope, host: str, origin: str | None) -> ApiRefusal | None:
+        port = scope["server"][1] if scope.get("server") else None
+        allowed_hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
+        if host.lower() not in allowed_hosts:
+            return Forbidden(f"Host {host!r} is not this daemon's loopback address",
+                             f"connect to http://127.0.0.1:{port}/ (other Host names are refused "
+                             "to stop DNS-rebinding attacks)")
+        if origin is not None and origin.rstrip("/") not in self.allowed_origins:
+            return Forbidden(f"browser Origin {origin!r} is not allowed",
+                             "add it to ASSISTANT_ALLOWED_ORIGINS (comma-separated) if you trust that page")
+        return None
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _refuse(self, send: Send, exc: ApiRefusal) -> None:
+        self.on_refusal(exc.code)
+        data = json.dumps(body_of(exc)).encode()
+        await send({"type": "http.response.start", "status": exc.status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": data})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """Return a receive() that yields the buffered body once, then defers to the real one."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def wrapped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": list(message.get("headers", [])) + extra}
+        await send(message)
+
+    return wrapped

@@ -1,0 +1,164 @@
+"""Runs the daemon: one uvicorn server on a Unix socket (mode 0600) and, optionally, loopback TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Config
+from assistant.daemon.apps import AppRegistry, ensure_owner_token
+from assistant.daemon.settings import DaemonConfig
+from assistant.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """The bound sockets and what to tell users about them."""
+
+    sockets: tuple[socket.socket, ...]
+    unix_path: Path | None
+    tcp_address: tuple[str, int] | None
+
+
+def bind_unix(path: Path) -> socket.socket:
+    """Return a listening Unix socket at path, readable and writable by this user only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise ConfigError(f"{path} exists and is not a socket", "remove it or choose another --socket path")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # stale socket from a daemon that died
+        else:
+            raise ConfigError(f"a daemon is already listening on {path}", "stop it with `assistant daemon stop`")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # created 0600: no window in which others could connect
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    """Return a listening loopback TCP socket (host is 127.0.0.1 or ::1, checked by settings)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", "pick another port with --tcp") from None
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+def bind(settings: DaemonConfig) -> Listeners:
+    """Bind every listener the settings ask for."""
+    socks: list[socket.socket] = []
+    unix_path = None
+    if settings.fd is not None:
+        socks.append(socket.socket(fileno=settings.fd))  # systemd socket activation
+    elif settings.socket_path is not None:
+        socks.append(bind_unix(settings.socket_path))
+        unix_path = settings.socket_path
+    tcp = None
+    if settings.tcp_host is not None:
+        s = bind_tcp(settings.tcp_host, settings.tcp_port)
+        socks.append(s)
+        tcp = (settings.tcp_host, s.getsockname()[1])
+    if not socks:
+        raise ConfigError("the daemon has nothing to listen on", "give --socket, --tcp or --fd")
+    return Listeners(tuple(socks), unix_path, tcp)
+
+
+class DaemonServer:
+    """A uvicorn server over pre-bound sockets; `serve()` in a loop, or `start()`/`stop()` in a thread."""
+
+    def __init__(self, app: Any, listeners: Listeners, log_level: str = "warning") -> None:
+        import uvicorn
+
+        self.listeners = listeners
+        self.app = app
+        # uvicorn's own limit is a backstop; the app answers 504 itself before this
+        self.config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
+                                     timeout_keep_alive=30, timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(self.config)
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=list(self.listeners.sockets))
+
+    def run(self) -> None:
+        """Serve until SIGINT/SIGTERM."""
+        asyncio.run(self.serve())
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+    def cleanup(self) -> None:
+        """Stop running generations, then remove the socket file; call after serving ends."""
+        from assistant.daemon.generation import drain
+
+        ctx = getattr(self.app.state, "context", None)
+        if ctx is not None:
+            drain(ctx.jobs)
+        if self.listeners.unix_path is not None:
+            try:
+                self.listeners.unix_path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def build(config: Config, settings: DaemonConfig, services: Any = None) -> tuple[Any, Any]:
+    """Return (app, services) for config, with the owner token registered."""
+    from assistant.daemon.app import create_app
+    from assistant.services import Services
+
+    registry = AppRegistry(settings.registry_path)
+    ensure_owner_token(registry, settings.owner_token_path)
+    services = services or Services(config)
+    return create_app(services, settings, registry), services
+
+
+def run_daemon(config: Config, settings: DaemonConfig, log_level: str = "warning") -> None:
+    """Bind, serve until a signal, then clean up: `assistant daemon run`."""
+    app, services = build(config, settings)
+    listeners = bind(settings)
+    server = DaemonServer(app, listeners, log_level)
+    settings.pid_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.pid_path.write_text(str(os.getpid()))
+    try:
+        where = [f"unix:{listeners.unix_path}"] if listeners.unix_path else []
+        if listeners.tcp_address:
+            where.append(f"http://{_host(listeners.tcp_address[0])}:{listeners.tcp_address[1]}")
+        log.warning("assistant daemon listening on %s", ", ".join(where) or f"fd {settings.fd}")
+        server.run()
+    finally:
+        server.cleanup()
+        try:
+            if settings.pid_path.read_text().strip() == str(os.getpid()):
+                settings.pid_path.unlink()
+        except FileNotFoundError:
+            pass
+        services.close()
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
