@@ -118,8 +118,10 @@ def make_app(config: Config, warm: bool = True, backend: Any = None) -> Assistan
     if backend is None:
         from assistant.services import Services
         from assistant.tui.backend import LocalBackend
+        from assistant.tui.daemon_backend import DaemonBackend, running_daemon
 
-        backend = LocalBackend(Services(config))
+        client = running_daemon(config)
+        backend = DaemonBackend(Services(config), client) if client else LocalBackend(Services(config))
     conversations = ConversationStore(config.data_dir / "conversations.db")
     return AssistantApp(backend, conversations, warm=warm)
 

@@ -1,0 +1,79 @@
+"""The TUI's backend when a daemon is running: chat and autocomplete go through the daemon (so the
+TUI shares its loaded models, queues and learning with other apps), via the client SDK.
+
+Things that belong to this machine's user session stay local: the model store on disk, the
+device plan, and the microphone for captions and voice input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+from assistant.config import Config
+from assistant.services import Services
+from assistant.tui.backend import LocalBackend
+from runtime.engines.base import CancelToken, ChatMessage
+
+
+def running_daemon(config: Config) -> Any:
+    """Return a connected Client when the local daemon answers /health, else None."""
+    from assistant.client import Client, ClientOptions
+
+    opts = ClientOptions.from_config(config)
+    if opts.socket_path is None or not opts.socket_path.exists() or not opts.token:
+        return None
+    client = Client(ClientOptions(socket_path=opts.socket_path, token=opts.token, timeout=600.0))
+    try:
+        client.health()
+    except Exception:  # not running, or a stale socket file
+        client.close()
+        return None
+    return client
+
+
+class DaemonBackend(LocalBackend):
+    """Backend over a running daemon (chat, autocomplete), local for store, devices and audio."""
+
+    def __init__(self, services: Services, client: Any) -> None:
+        super().__init__(services)
+        self.client = client
+
+    def describe(self) -> str:
+        return f"attached to daemon ({self.client.options.where()})"
+
+    def warm(self, role: str) -> str:
+        model = self.runtime.model_for(role)
+        # a one-token request makes the daemon load the model now rather than on the first question
+        self.client.chat([{"role": "user", "content": "hi"}], model=model, max_tokens=1)
+        return str(model)
+
+    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
+        stream = self.client.chat_stream([{"role": m.role, "content": m.content} for m in messages],
+                                         model=self.runtime.model_for("chat"), max_tokens=512, temperature=0.3)
+        try:
+            for piece in stream:
+                if cancel.cancelled:
+                    break  # closing the stream makes the daemon stop generating
+                yield piece
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        return []
+
+    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
+                kind: str = "prose") -> tuple[str | None, bool]:
+        r = self.client.call("autocomplete", {"session": doc, "prefix": prefix, "suffix": suffix, "kind": kind,
+                                              "budget_ms": 150, "max_suggestions": 1})
+        text = r.suggestions[0].text if r.suggestions else None
+        return text, bool(r.partial)
+
+    def accept(self, app: str, doc: str, prefix: str, text: str) -> None:
+        self.client.call("autocomplete_feedback", {"session": doc, "prefix": prefix, "text": text, "accepted": True})
+
+    def loaded(self) -> list[tuple[str, str, int]]:
+        return [(m, "in the daemon", 0) for m in self.client.health().loaded_models]
+
+    def close(self) -> None:
+        self.client.close()
+        super().close()

@@ -1,0 +1,44 @@
+"""The TUI attaches to a running daemon: it finds it through the socket and owner token, and its
+chat and ghost text go through the daemon (real server, real model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.config import Config
+from assistant.daemon.apps import ensure_owner_token
+from assistant.tui.app import make_app
+from assistant.tui.daemon_backend import DaemonBackend, running_daemon
+
+pytestmark = pytest.mark.real_model
+
+
+async def _until(pilot: Any, cond: Any, timeout: float = 60.0) -> None:
+    for _ in range(int(timeout * 10)):
+        await pilot.pause(0.1)
+        if cond():
+            return
+    raise AssertionError("condition not reached in time")
+
+
+async def test_tui_finds_and_uses_the_running_daemon(daemon: Any, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = daemon.settings.socket_path.parent.parent
+    cfg = Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model="smollm2-135m", small_model="smollm2-135m")
+    ensure_owner_token(daemon.registry, daemon.settings.owner_token_path)
+    assert running_daemon(Config.from_env({"ASSISTANT_HOME": str(tmp_path)})) is None  # nothing there
+    app = make_app(cfg, warm=False)
+    assert isinstance(app.backend, DaemonBackend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "daemon" in app.sub_title
+        await pilot.click("#prompt")
+        app.screen.query_one("#prompt").value = "What is the capital of France? One word."
+        await pilot.press("enter")
+        await _until(pilot, lambda: not app.screen.generating and len(app.screen.query("MessageView")) == 2)
+        reply = list(app.screen.query("MessageView"))[1].text
+        assert "paris" in reply.lower()
+        # the question was answered by the daemon's copy of the model
+        assert "smollm2-135m" in daemon.services.runtime.scheduler.metrics
+        assert daemon.services.runtime.scheduler.metrics["smollm2-135m"].requests >= 1
+    app.backend.close()
