@@ -97,6 +97,8 @@ class AssistantApp(App[None]):
         try:
             model = self.backend.warm("chat")
             status = f"{model} ready"
+            self.call_from_thread(setattr, self, "sub_title", f"{self.backend.describe()} · {status}")
+            self.backend.warm("autocomplete")  # so the first ghost text does not wait for a load
         except Exception as exc:  # visible in the header, never a crash
             status = f"model not loaded: {exc}"
         self.model_status = status

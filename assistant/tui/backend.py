@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from assistant.config import Config
 from assistant.services import Services
-from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
+from runtime.engines.base import CancelToken, ChatMessage
 
 Progress = Callable[[str, int, int], None]
 

@@ -12,7 +12,6 @@ import json
 import random
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.daemon.conftest import SMOL, Daemon

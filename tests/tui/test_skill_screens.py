@@ -22,7 +22,9 @@ async def _until(pilot, cond, timeout: float = 60.0) -> None:  # type: ignore[no
 
 
 async def test_type_see_ghost_text_and_accept_it(tui_config, services) -> None:  # type: ignore[no-untyped-def]
-    app = make_app(tui_config, warm=False, backend=LocalBackend(services))
+    backend = LocalBackend(services)
+    backend.warm("autocomplete")  # what the app does in the background at start-up
+    app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(120, 40)) as pilot:
         box = app.screen.query_one("#prompt")
         await pilot.click("#prompt")

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ListItem, ListView, Markdown, Static
 
 from assistant.tui.conversations import Conversation, ConversationStore
 from assistant.tui.widgets.ghost_input import GhostInput
 from runtime.engines.base import CancelToken, ChatMessage
 
-if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+from assistant.tui.screens.base import AppScreen
+
 
 SYSTEM = "You are a helpful, concise assistant running offline on the user's device."
 
@@ -60,7 +58,7 @@ class ConversationList(ListView):
     BINDINGS = [Binding("delete", "screen.delete_chat", "Delete chat")]
 
 
-class ChatScreen(Screen[None]):
+class ChatScreen(AppScreen):
     """The main screen."""
 
     BINDINGS = [
@@ -75,10 +73,6 @@ class ChatScreen(Screen[None]):
         self.cancel: CancelToken | None = None
         self.conversation: Conversation | None = None
         self.generating = False
-
-    @property
-    def assistant_app(self) -> AssistantApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def store(self) -> ConversationStore:

@@ -5,35 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
-if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+from assistant.tui.screens.base import AppScreen
+
 
 
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
-class MemoryScreen(Screen[None]):
+class MemoryScreen(AppScreen):
     """Everything other apps told the assistant, under the user's control."""
 
     BINDINGS = [
         ("ctrl+f", "focus_search", "Search"),
         ("delete", "forget_event", "Forget event"),
-        ("ctrl+p", "toggle_pause", "Pause/resume capture"),
+        ("f8", "toggle_pause", "Pause/resume capture"),
     ]
-
-    @property
-    def backend(self):  # type: ignore[no-untyped-def]
-        app: AssistantApp = self.app  # type: ignore[assignment]
-        return app.backend
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -3,31 +3,24 @@ engine runs and why."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Static
 
-if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+from assistant.tui.screens.base import AppScreen
+
 
 
 def _mb(n: int | None) -> str:
     return "-" if not n else f"{n / 1e6:,.0f} MB"
 
 
-class ModelsScreen(Screen[None]):
+class ModelsScreen(AppScreen):
     """Catalogue, installs and devices."""
 
     BINDINGS = [("p", "pull", "Pull selected"), ("a", "focus_add", "Add from path"), ("r", "refresh", "Refresh")]
-
-    @property
-    def backend(self):  # type: ignore[no-untyped-def]
-        app: AssistantApp = self.app  # type: ignore[assignment]
-        return app.backend
 
     def compose(self) -> ComposeResult:
         yield Header()

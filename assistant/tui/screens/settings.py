@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+from assistant.tui.screens.base import AppScreen
 
 
-class SettingsScreen(Screen[None]):
+
+class SettingsScreen(AppScreen):
     """Current settings (set through environment variables; see README)."""
 
     def compose(self) -> ComposeResult:
@@ -26,7 +24,7 @@ class SettingsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        app: AssistantApp = self.app  # type: ignore[assignment]
+        app = self.assistant_app
         cfg = app.backend.config
         t = self.query_one(DataTable)
         t.add_columns("setting", "value", "variable")

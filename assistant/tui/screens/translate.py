@@ -4,25 +4,23 @@ file, with lag and real-time ratio."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
 
 from assistant.tui.widgets.captions import CaptionsView
 
-if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+from assistant.tui.screens.base import AppScreen
+
 
 LANGS = [("English", "en"), ("Portuguese", "pt"), ("Spanish", "es"), ("French", "fr"), ("German", "de"),
          ("Italian", "it")]
 
 
-class TranslateScreen(Screen[None]):
+class TranslateScreen(AppScreen):
     """Text translation and live captions."""
 
     BINDINGS = [("ctrl+l", "captions_file", "Captions from file"), ("ctrl+k", "captions_stop", "Stop captions")]
@@ -31,11 +29,6 @@ class TranslateScreen(Screen[None]):
         super().__init__()
         self._debounce: Timer | None = None
         self._stop = threading.Event()
-
-    @property
-    def backend(self):  # type: ignore[no-untyped-def]
-        app: AssistantApp = self.app  # type: ignore[assignment]
-        return app.backend
 
     def compose(self) -> ComposeResult:
         yield Header()

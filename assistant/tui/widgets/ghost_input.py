@@ -13,7 +13,7 @@ from textual.widgets import Input
 # suggest(prefix) -> (text to insert after prefix or None, whether a better answer is still coming)
 SuggestFn = Callable[[str], "tuple[str | None, bool]"]
 RETRY_SECONDS = 0.15
-MAX_WAIT_SECONDS = 3.0
+MAX_WAIT_SECONDS = 15.0  # keeps asking only while the text is unchanged
 _WORD = re.compile(r"\s*\S+")
 
 
