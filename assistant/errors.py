@@ -11,7 +11,8 @@ AssistantError
  ├── InvalidName               a model or app name that tries path traversal
  ├── ContextOverflow           input longer than the model's context, under the "error" policy
  ├── Cancelled                 a generation was cancelled by the caller
- └── Busy                      a queue timed out or is full
+ └── Busy                      a queue wait timed out (503)
+      └── QueueFull             too many requests already queued (429)
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ class Busy(AssistantError):
     code = "busy"
 
 
+class QueueFull(Busy):
+    code = "queue_full"
+    queue_full = True
+
+
 __all__ = [
     "AssistantError",
     "ConfigError",
@@ -85,4 +91,5 @@ __all__ = [
     "ContextOverflow",
     "Cancelled",
     "Busy",
+    "QueueFull",
 ]

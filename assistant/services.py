@@ -39,6 +39,11 @@ class Services:
                 self._runtime = Runtime(self.config)
             return self._runtime
 
+    @property
+    def runtime_started(self) -> bool:
+        """Whether the runtime has been built (reading it would build it)."""
+        return self._runtime is not None
+
     def skill(self, name: str) -> Any:
         """Return the skill called name, building it on first use."""
         with self._mu:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
-from assistant.errors import Busy, ModelError
+from assistant.errors import Busy, ModelError, QueueFull
 from runtime.engines.base import CancelToken, GenerationOptions, GenerationStats, LoadReport, TokenEvent
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Scheduler:
             slot = self._slots.setdefault(model_id, _Slot(model_id))
             m = self.metrics.setdefault(model_id, ModelMetrics())
             if slot.lock.waiting >= self.max_queue:
-                raise Busy(
+                raise QueueFull(
                     f"{model_id} has {slot.lock.waiting} requests queued", "retry shortly or raise max_queue"
                 )
             slot.users += 1
@@ -260,9 +260,16 @@ class Scheduler:
         s = self._slots.get(model_id)
         return s.lock.waiting if s else 0
 
-    def close(self) -> None:
-        """Unload everything."""
+    def close(self, wait: float = 30.0) -> None:
+        """Unload everything, first waiting (up to `wait` seconds) for requests still running:
+        freeing a model under a running generation would crash the process."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with self._mu:
+                if not any(s.users for s in self._slots.values()):
+                    break
+            time.sleep(0.02)
         with self._mu:
             for s in self._slots.values():
-                if s.engine is not None:
+                if s.engine is not None and s.users == 0:
                     self._evict(s)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from assistant.errors import Busy, ModelError
+from assistant.errors import Busy, ModelError, QueueFull
 from runtime.engines.base import CancelToken, GenerationOptions, LoadReport
 from runtime.engines.fake import FakeTextEngine
 from runtime.scheduler import FairLock, Scheduler
@@ -145,7 +145,7 @@ def _try(s: Scheduler, err: list[BaseException]) -> None:
 
 def test_full_queue_refuses_at_once() -> None:
     s, _ = make({"a": MB}, max_queue=0)
-    with pytest.raises(Busy, match="queued"):
+    with pytest.raises(QueueFull, match="queued"):
         with s.use("a"):
             pass
 
@@ -167,3 +167,22 @@ def test_fair_lock_timeout_removes_waiter() -> None:
     assert lock.waiting == 0
     lock.release()
     assert lock.acquire(0.01)
+
+
+def test_close_waits_for_running_requests() -> None:
+    s, _ = make({"a": MB})
+    done = threading.Event()
+
+    def hold() -> None:
+        with s.use("a") as eng:
+            time.sleep(0.2)
+            assert not eng.closed  # still usable while the request runs
+        done.set()
+
+    t = threading.Thread(target=hold)
+    t.start()
+    time.sleep(0.05)
+    s.close()
+    assert done.is_set()
+    t.join()
+    assert s.loaded() == []
