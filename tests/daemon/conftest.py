@@ -94,7 +94,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, real_runtime: Any) -> Itera
 
     root = tmp_path_factory.mktemp("d")
     services = Services(Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model=SMOL), runtime=real_runtime)
-    d = start_daemon(root, services, max_body_bytes=64 * 1024, request_timeout=60.0)
+    # generous: on a loaded 2-core machine 16 queued chats can take a minute; limits have their own daemon
+    d = start_daemon(root, services, max_body_bytes=64 * 1024, request_timeout=300.0)
     yield d
     stop_daemon(d)
 
