@@ -22,12 +22,16 @@ import httpx
 from pydantic import BaseModel
 
 from assistant.api import Endpoint, endpoint
+from assistant.api import memory as M
 from assistant.api import openai as W
+from assistant.api import speech as S
+from assistant.api import translate as T
 from assistant.api.core import Health
 from assistant.config import Config
 from assistant.errors import AssistantError
 
 Body = Union[BaseModel, Mapping[str, Any], None]
+Audio = Union[bytes, Path]
 Messages = Union[str, Sequence[Union[Mapping[str, Any], W.Message]]]
 
 
@@ -134,6 +138,17 @@ def _event(ep: Endpoint, line: str) -> Any:
 _DONE = object()
 
 
+def _events(events: Sequence[Mapping[str, Any] | BaseModel]) -> list[dict[str, Any]]:
+    return [e.model_dump(exclude_none=True) if isinstance(e, BaseModel) else dict(e) for e in events]
+
+
+def _audio_form(audio: Audio, model: str, language: str | None) -> dict[str, Any]:
+    """Return httpx keyword arguments for a multipart audio upload, as OpenAI clients send it."""
+    name, data = ("audio.wav", audio) if isinstance(audio, bytes) else (Path(audio).name, Path(audio).read_bytes())
+    fields = {"model": model, **({"language": language} if language else {})}
+    return {"files": {"file": (name, data, "application/octet-stream")}, "data": fields}
+
+
 def _unavailable(opts: ClientOptions, exc: Exception) -> DaemonUnavailable:
     return DaemonUnavailable(f"no assistant daemon answers at {opts.where()} ({exc})",
                              "start it with `assistant daemon start` (or `assistant daemon run` in a terminal)")
@@ -206,6 +221,35 @@ class Client:
     def embed(self, texts: str | list[str], **fields: Any) -> W.EmbeddingList:
         return self.call("embeddings", {**fields, "input": texts})  # type: ignore[no-any-return]
 
+    def memory_push(self, event: Mapping[str, Any] | M.MemoryEvent) -> M.PushResult:
+        """Store one event for the calling app (scope memory:write); returns its id."""
+        return self.call("memory_push", event)  # type: ignore[no-any-return]
+
+    def memory_push_batch(self, events: Sequence[Mapping[str, Any] | M.MemoryEvent]) -> M.PushBatchResponse:
+        return self.call("memory_push_batch", {"events": _events(events)})  # type: ignore[no-any-return]
+
+    def memory_search(self, query: str, **fields: Any) -> M.SearchResponse:
+        """Return hits among the events the app may read; fields are SearchRequest fields (mode, limit, apps...)."""
+        return self.call("memory_search", {**fields, "query": query})  # type: ignore[no-any-return]
+
+    def memory_resolve(self, text: str, limit: int = 5) -> M.ResolveResponse:
+        return self.call("memory_resolve", {"text": text, "limit": limit})  # type: ignore[no-any-return]
+
+    def translate(self, text: str, target: str, source: str = "auto", **fields: Any) -> T.TranslateResponse:
+        """Return the translation with its engine route and quality (scope translate)."""
+        body = {**fields, "text": text, "target": target, "source": source}
+        return self.call("translate", body)  # type: ignore[no-any-return]
+
+    def transcribe(self, audio: Audio, model: str = "whisper-1", language: str | None = None,
+                   task: str = "transcribe") -> S.Transcription:
+        """Return the text of an audio file (path or bytes); task="translate" gives English (scope stt)."""
+        ep = endpoint("translations" if task == "translate" else "transcriptions")
+        try:
+            resp = self._http.post(ep.path, **_audio_form(audio, model, language))
+        except (httpx.ConnectError, FileNotFoundError) as exc:
+            raise _unavailable(self.options, exc) from None
+        return _parse(ep, resp)  # type: ignore[no-any-return]
+
     def close(self) -> None:
         self._http.close()
 
@@ -274,6 +318,31 @@ class AsyncClient:
 
     async def embed(self, texts: str | list[str], **fields: Any) -> W.EmbeddingList:
         return await self.call("embeddings", {**fields, "input": texts})  # type: ignore[no-any-return]
+
+    async def memory_push(self, event: Mapping[str, Any] | M.MemoryEvent) -> M.PushResult:
+        return await self.call("memory_push", event)  # type: ignore[no-any-return]
+
+    async def memory_push_batch(self, events: Sequence[Mapping[str, Any] | M.MemoryEvent]) -> M.PushBatchResponse:
+        return await self.call("memory_push_batch", {"events": _events(events)})  # type: ignore[no-any-return]
+
+    async def memory_search(self, query: str, **fields: Any) -> M.SearchResponse:
+        return await self.call("memory_search", {**fields, "query": query})  # type: ignore[no-any-return]
+
+    async def memory_resolve(self, text: str, limit: int = 5) -> M.ResolveResponse:
+        return await self.call("memory_resolve", {"text": text, "limit": limit})  # type: ignore[no-any-return]
+
+    async def translate(self, text: str, target: str, source: str = "auto", **fields: Any) -> T.TranslateResponse:
+        body = {**fields, "text": text, "target": target, "source": source}
+        return await self.call("translate", body)  # type: ignore[no-any-return]
+
+    async def transcribe(self, audio: Audio, model: str = "whisper-1", language: str | None = None,
+                         task: str = "transcribe") -> S.Transcription:
+        ep = endpoint("translations" if task == "translate" else "transcriptions")
+        try:
+            resp = await self._http.post(ep.path, **_audio_form(audio, model, language))
+        except (httpx.ConnectError, FileNotFoundError) as exc:
+            raise _unavailable(self.options, exc) from None
+        return _parse(ep, resp)  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         await self._http.aclose()

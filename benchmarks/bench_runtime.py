@@ -16,59 +16,77 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import median, write  # noqa: E402
 
+
 PROMPT_LONG = ("The history of the printing press begins in the fifteenth century, when Johannes Gutenberg "
                "combined movable metal type, oil-based inks and a wooden press. ") * 6
 PROMPT_GEN = "Write a short story about a lighthouse keeper who finds a message in a bottle. Once upon a time,"
 
 
-def bench_raw(path: str, threads: int, n_ctx: int, runs: int, max_tokens: int) -> dict[str, float]:
-    from llama_cpp import Llama
+class Raw:
+    """Plain llama-cpp-python: the baseline."""
 
-    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False)
-    pp, ttft, gen = [], [], []
-    for _ in range(runs):
-        llm.reset()
-        n_prompt = len(llm.tokenize(PROMPT_LONG.encode()))
+    def __init__(self, path: str, threads: int, n_ctx: int) -> None:
+        from llama_cpp import Llama
+
+        self.llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512,
+                         verbose=False)
+
+    def prompt_tps(self) -> float:
+        self.llm.reset()
+        n_prompt = len(self.llm.tokenize(PROMPT_LONG.encode()))
         t0 = time.perf_counter()
-        llm.create_completion(PROMPT_LONG, max_tokens=1, temperature=0)
-        pp.append(n_prompt / (time.perf_counter() - t0))
-        llm.reset()
+        self.llm.create_completion(PROMPT_LONG, max_tokens=1, temperature=0)
+        return n_prompt / (time.perf_counter() - t0)
+
+    def generate(self, max_tokens: int) -> tuple[float, float]:
+        self.llm.reset()
         t0 = time.perf_counter()
         first, n = None, 0
-        for _chunk in llm.create_completion(PROMPT_GEN, max_tokens=max_tokens, temperature=0, stream=True):
+        for _chunk in self.llm.create_completion(PROMPT_GEN, max_tokens=max_tokens, temperature=0, stream=True):
             n += 1
             if first is None:
                 first = time.perf_counter()
         end = time.perf_counter()
         assert first is not None
-        ttft.append(first - t0)
-        gen.append((n - 1) / (end - first))
-    llm.close()
-    return {"prompt_tps": median(pp), "ttft_s": median(ttft), "gen_tps": median(gen)}
+        return first - t0, (n - 1) / (end - first)
 
 
-def bench_ours(model_id: str, threads: int, n_ctx: int, runs: int, max_tokens: int) -> dict[str, float]:
-    from assistant.config import Config
-    from runtime.engines.base import GenerationOptions
-    from runtime.engines.llama_cpp import LlamaLoadOptions  # noqa: F401  (documents the load path used)
-    from runtime.engines.textgen import collect
-    from runtime.runtime import Runtime
+class Ours:
+    """Our runtime: the scheduler and the llama engine, as the CLI, daemon and TUI use them."""
 
-    rt = Runtime(Config.from_env().with_(threads=threads))
-    rt.load_overrides[model_id] = {"n_ctx": n_ctx}
-    pp, ttft, gen = [], [], []
-    for _ in range(runs):
-        with rt.scheduler.use(model_id) as eng:
-            eng.llm.reset()
-        out = collect(rt.complete(PROMPT_LONG, GenerationOptions(max_tokens=1), model=model_id))
-        pp.append(out.stats.prompt_tokens / out.stats.prompt_seconds)
-        with rt.scheduler.use(model_id) as eng:
-            eng.llm.reset()
-        out = collect(rt.complete(PROMPT_GEN, GenerationOptions(max_tokens=max_tokens), model=model_id))
-        ttft.append(out.stats.time_to_first_token)
-        gen.append(out.stats.tokens_per_second)
-    rt.close()
-    return {"prompt_tps": median(pp), "ttft_s": median(ttft), "gen_tps": median(gen)}
+    def __init__(self, model_id: str, threads: int, n_ctx: int) -> None:
+        from assistant.config import Config
+        from runtime.runtime import Runtime
+
+        self.model_id = model_id
+        self.rt = Runtime(Config.from_env().with_(threads=threads))
+        self.rt.load_overrides[model_id] = {"n_ctx": n_ctx}
+
+    def _reset(self) -> None:
+        with self.rt.scheduler.use(self.model_id) as eng:
+            eng.llm.reset()  # cold cache, as for the baseline
+
+    def prompt_tps(self) -> float:
+        from runtime.engines.base import GenerationOptions
+        from runtime.engines.textgen import collect
+
+        self._reset()
+        out = collect(self.rt.complete(PROMPT_LONG, GenerationOptions(max_tokens=1), model=self.model_id))
+        return out.stats.prompt_tokens / out.stats.prompt_seconds
+
+    def generate(self, max_tokens: int) -> tuple[float, float]:
+        from runtime.engines.base import GenerationOptions
+        from runtime.engines.textgen import collect
+
+        self._reset()
+        out = collect(self.rt.complete(PROMPT_GEN, GenerationOptions(max_tokens=max_tokens), model=self.model_id))
+        return out.stats.time_to_first_token, out.stats.tokens_per_second
+
+
+def measure(runner: Raw | Ours, max_tokens: int) -> dict[str, float]:
+    pp = runner.prompt_tps()
+    ttft, tps = runner.generate(max_tokens)
+    return {"prompt_tps": pp, "ttft_s": ttft, "gen_tps": tps}
 
 
 def main() -> None:
@@ -83,23 +101,28 @@ def main() -> None:
 
     path = str(ModelStore(Config.from_env().models_dir).ensure(args.model).path)
     n_ctx = 2048
-    # alternate the order so neither side always runs on a warmer machine
-    raw1 = bench_raw(path, args.threads, n_ctx, args.runs // 2 + 1, args.max_tokens)
-    ours1 = bench_ours(args.model, args.threads, n_ctx, args.runs // 2 + 1, args.max_tokens)
-    ours2 = bench_ours(args.model, args.threads, n_ctx, args.runs // 2 + 1, args.max_tokens)
-    raw2 = bench_raw(path, args.threads, n_ctx, args.runs // 2 + 1, args.max_tokens)
-    raw = {k: median([raw1[k], raw2[k]]) for k in raw1}
-    ours = {k: median([ours1[k], ours2[k]]) for k in ours1}
+    raw, ours = Raw(path, args.threads, n_ctx), Ours(args.model, args.threads, n_ctx)
+    measure(raw, 16), measure(ours, 16)  # warm-up
+    samples: dict[str, list[dict[str, float]]] = {"raw": [], "ours": []}
+    # interleaved, alternating who goes first, so load drift on a shared machine hits both alike
+    for i in range(args.runs):
+        order = [("raw", raw), ("ours", ours)] if i % 2 == 0 else [("ours", ours), ("raw", raw)]
+        for name, runner in order:
+            samples[name].append(measure(runner, args.max_tokens))
+    med = {name: {k: median([s[k] for s in runs]) for k in runs[0]} for name, runs in samples.items()}
+    raw_m, ours_m = med["raw"], med["ours"]
+    # per-run ratios, then their median: robust to the machine speeding up or slowing down between runs
     ratio = {
-        "gen_tps": ours["gen_tps"] / raw["gen_tps"],
-        "prompt_tps": ours["prompt_tps"] / raw["prompt_tps"],
-        "ttft": ours["ttft_s"] / raw["ttft_s"],
+        "gen_tps": median([o["gen_tps"] / r["gen_tps"] for o, r in zip(samples["ours"], samples["raw"])]),
+        "prompt_tps": median([o["prompt_tps"] / r["prompt_tps"] for o, r in zip(samples["ours"], samples["raw"])]),
+        "ttft": median([o["ttft_s"] / r["ttft_s"] for o, r in zip(samples["ours"], samples["raw"])]),
     }
     path_out = write("bench_runtime", {"model": args.model, "threads": args.threads, "runs": args.runs,
-                                       "max_tokens": args.max_tokens, "raw": raw, "ours": ours, "ratio_ours_over_raw": ratio})
-    print(f"model {args.model}, {args.threads} threads, medians:")
+                                       "max_tokens": args.max_tokens, "raw": raw_m, "ours": ours_m,
+                                       "ratio_ours_over_raw": ratio, "samples": samples})
+    print(f"model {args.model}, {args.threads} threads, medians of {args.runs} interleaved runs:")
     for k, label in (("prompt_tps", "prompt tok/s"), ("gen_tps", "generation tok/s"), ("ttft_s", "time to first token s")):
-        print(f"  {label:24s} raw {raw[k]:8.3f}   ours {ours[k]:8.3f}")
+        print(f"  {label:24s} raw {raw_m[k]:8.3f}   ours {ours_m[k]:8.3f}")
     print(f"  ratio ours/raw: generation {ratio['gen_tps']:.3f}, prompt {ratio['prompt_tps']:.3f}, ttft {ratio['ttft']:.3f}")
     print(f"wrote {path_out}")
 

@@ -31,13 +31,16 @@ the form in the handler).
 
 from __future__ import annotations
 
-from assistant.api import autocomplete, core, openai
+from assistant.api import autocomplete, core, memory, openai, speech, translate
 from assistant.api.base import ANY_APP, SCOPES, Endpoint, ErrorBody, ErrorDetail, Wire
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *core.ENDPOINTS,
     *openai.ENDPOINTS,
     *autocomplete.ENDPOINTS,
+    *memory.ENDPOINTS,
+    *translate.ENDPOINTS,
+    *speech.ENDPOINTS,
 )
 
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.api import ENDPOINTS, Endpoint, ErrorBody
 from assistant.daemon.apps import AppIdentity, AppRegistry
 from assistant.daemon.errors import InternalError, body_of, status_of
-from assistant.daemon.handlers import Handler, HandlerContext, collect
+from assistant.daemon.handlers import Handler, HandlerContext, collect, mount_websockets
 from assistant.daemon.metrics import DaemonMetrics
 from assistant.daemon.security import Guard, require_scope
 from assistant.daemon.settings import DaemonConfig
@@ -49,6 +49,7 @@ def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | No
                              "add them to a module in assistant/daemon/handlers")
     for ep in ENDPOINTS:
         _register(app, ep, handlers[ep.name], ctx)
+    mount_websockets(app, ctx)  # live captions: /v1/audio/captions
     _error_handlers(app, metrics)
     app.add_middleware(Guard, allowed_origins=settings.allowed_origins, max_body_bytes=settings.max_body_bytes,
                        on_refusal=metrics.refuse)

@@ -8,6 +8,10 @@ ApiRefusal(AssistantError)       a refusal the daemon makes itself, carrying sta
  ├── NotAvailable          501  the feature's skill or engine is not installed
  ├── RequestTimeout        504  the request ran past the daemon's time limit
  └── InternalError         500  a bug: an unexpected exception in a handler (logged with its traceback)
+
+Skill errors are mapped by their `code` (CODES), so this module imports no skill:
+memory scope_denied 403, invalid_event 422, capture_paused 423, memory_store_error 500;
+translate unsupported_pair and translate_error 400.
 """
 
 from __future__ import annotations
@@ -71,6 +75,16 @@ STATUS: tuple[tuple[type[E.AssistantError], int], ...] = (
     (E.AssistantError, 500),
 )
 
+# Skill errors by their class's `code`: checked before STATUS, whose AssistantError row catches all.
+CODES: dict[str, int] = {
+    "scope_denied": 403,
+    "invalid_event": 422,
+    "capture_paused": 423,
+    "memory_store_error": 500,
+    "unsupported_pair": 400,
+    "translate_error": 400,
+}
+
 # which request field an error is about, when the error class says so
 FIELD: dict[type[E.AssistantError], str] = {E.ModelNotFound: "model", E.InvalidName: "model",
                                             E.ContextOverflow: "messages"}
@@ -88,6 +102,8 @@ def status_of(exc: E.AssistantError) -> int:
         return exc.status
     if isinstance(exc, E.Busy) and is_queue_full(exc):
         return 429
+    if exc.code in CODES:
+        return CODES[exc.code]
     for cls, status in STATUS:
         if isinstance(exc, cls):
             return status

@@ -33,17 +33,40 @@ def is_unix(scope: Scope) -> bool:
     return server is None or server[1] is None
 
 
-def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request], AppIdentity]:
+# LibreTranslate clients send their key as `api_key` (query, form or JSON), not as a header
+LIBRETRANSLATE_PATHS = frozenset({"/translate", "/languages", "/detect"})
+
+
+async def _libretranslate_key(request: Request) -> str:
+    if request.url.path not in LIBRETRANSLATE_PATHS:
+        return ""
+    key = request.query_params.get("api_key", "")
+    if key or request.method != "POST":
+        return key
+    from assistant.api.translate import form_fields
+
+    try:
+        fields = form_fields(await request.body())  # starlette caches the body for the handler
+    except ValueError:
+        return ""
+    value = fields.get("api_key", "")
+    return value if isinstance(value, str) else ""
+
+
+def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request], Awaitable[AppIdentity]]:
     """Return a FastAPI dependency that authenticates the caller and checks it holds scope."""
 
-    def dependency(request: Request) -> AppIdentity:
+    async def dependency(request: Request) -> AppIdentity:
         if open_on_unix and is_unix(request.scope):
             return LOCAL
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")
         if not header:
-            raise Unauthorized("no token given", "send `Authorization: Bearer <token>`; "
-                               "create one with `assistant apps add NAME --scopes ...`")
+            token = await _libretranslate_key(request)
+            kind = "bearer" if token else ""
+            if not token:
+                raise Unauthorized("no token given", "send `Authorization: Bearer <token>`; "
+                                   "create one with `assistant apps add NAME --scopes ...`")
         if kind.lower() != "bearer" or not token.strip():
             raise Unauthorized("the Authorization header is not `Bearer <token>`", "send `Authorization: Bearer <token>`")
         registry: AppRegistry = request.app.state.registry

