@@ -15,7 +15,7 @@ from typing import Any, Iterator, Protocol, Sequence
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
 
 log = logging.getLogger(__name__)
-CITE = re.compile(r"\[mem:(\d+)\]")
+REF = re.compile(r"\[(\d{1,2})\]")
 
 
 @dataclass(frozen=True)
@@ -115,26 +115,27 @@ class ChatSkill:
 
 
 def _with_context(messages: list[ChatMessage], events: Sequence[Any]) -> list[ChatMessage]:
+    """Put the records into the last user turn, numbered [1], [2], ...: small models answer from
+    context far more reliably there than from a system note, and short numbers are easy to cite."""
     lines = []
-    for e in events:
+    for n, e in enumerate(events, 1):
         people = ", ".join(e.entities.people) if getattr(e, "entities", None) else ""
         body = " ".join(e.body.split())[:300]
-        lines.append(f"[mem:{e.id}] ({e.app}, {e.kind}) {e.title}" + (f" — people: {people}" if people else "")
-                     + (f" — {body}" if body else ""))
-    note = ("Context from the user's own apps on this device. Use it if it answers the question, "
-            "and cite the entries you used by their tag, like [mem:12]:\n" + "\n".join(lines))
-    system = [m for m in messages if m.role == "system"]
-    rest = [m for m in messages if m.role != "system"]
-    merged = ChatMessage("system", ((system[0].content + "\n\n") if system else "") + note)
-    return [merged, *rest]
+        lines.append(f"[{n}] {e.app} {e.kind}" + (f" (people: {people})" if people else "")
+                     + f": {e.title}." + (f" {body}" if body else ""))
+    last = max(i for i, m in enumerate(messages) if m.role == "user")
+    question = messages[last].content
+    grounded = ("Records from my apps:\n" + "\n".join(lines) + "\n\nUsing the records that are relevant, answer "
+                "my question in one short sentence and end with the record number in brackets, like [1].\n"
+                f"Question: {question}")
+    return [*messages[:last], ChatMessage("user", grounded), *messages[last + 1:]]
 
 
 def _citations(text: str, events: Sequence[Any]) -> tuple[Citation, ...]:
-    """The events the answer cites; when a small model forgets the tags, the events it was given."""
-    by_id = {e.id: e for e in events}
-    cited = [int(m) for m in CITE.findall(text) if int(m) in by_id]
-    chosen = list(dict.fromkeys(cited)) or list(by_id)
-    return tuple(Citation(i, by_id[i].app, by_id[i].kind, by_id[i].title, by_id[i].uri) for i in chosen)
+    """The records the answer cites by number; when a small model forgets to cite, all it was given."""
+    cited = [int(n) for n in REF.findall(text) if 1 <= int(n) <= len(events)]
+    chosen = [events[n - 1] for n in dict.fromkeys(cited)] or list(events)
+    return tuple(Citation(e.id, e.app, e.kind, e.title, e.uri) for e in chosen)
 
 
 def create(services: Any) -> ChatSkill:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.engines.base import ChatMessage
+from runtime.engines.base import ChatMessage, GenerationOptions
 from skills.chat import ChatOptions, ChatSkill
 
 pytestmark = pytest.mark.real_model
@@ -30,7 +30,8 @@ def test_who_sent_me_the_contract_names_the_sender_and_cites_the_message(real_ru
     memory.push(Caller("calendar"), {"kind": "calendar", "title": "Dentist appointment", "body": "Tuesday 9am"})
     chat = ChatSkill(real_runtime, memory)
     answer = chat.answer([ChatMessage("user", "Who sent me the contract?")], caller=Caller("user", owner=True),
-                         options=ChatOptions(model="qwen2.5-coder-0.5b"))
+                         options=ChatOptions(model="qwen2.5-coder-0.5b", generation=GenerationOptions(
+                             max_tokens=60, temperature=0.0, truncation="truncate_start")))
     assert "ana" in answer.text.lower()
     assert [c.id for c in answer.citations] == [ev.id]
     assert answer.citations[0].app == "mail"

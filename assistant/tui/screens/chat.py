@@ -27,6 +27,7 @@ class MessageView(Vertical):
         self.role = role
         self.text = text
         self.citations = citations
+        self.updates = 0  # how many times streamed text replaced the body
 
     def compose(self) -> ComposeResult:
         yield Label("you" if self.role == "user" else "assistant", classes="who")
@@ -36,6 +37,7 @@ class MessageView(Vertical):
 
     async def set_text(self, text: str) -> None:
         self.text = text
+        self.updates += 1
         await self.query_one(Markdown).update(text)
 
     async def set_citations(self, citations: str) -> None:
