@@ -17,6 +17,13 @@ from runtime.engines.base import CancelToken, ChatMessage
 
 def running_daemon(config: Config) -> Any:
     """Return a connected Client when the local daemon answers /health, else None."""
+    from assistant.daemon.settings import DaemonConfig
+
+    settings = DaemonConfig.from_config(config)
+    # the client SDK (httpx, pydantic wire types) costs a few hundred ms to import: only pay that
+    # when a daemon can be there at all, so a plain start stays fast
+    if not settings.socket_path.exists() or not settings.owner_token_path.exists():
+        return None
     from assistant.client import Client, ClientOptions
 
     opts = ClientOptions.from_config(config)

@@ -36,11 +36,11 @@ def test_assistant_answers_one_question_and_exits(tmp_path: Path, real_store) ->
         if os.environ.get("CI"):
             pytest.fail("tmux is missing: scripts/setup.sh test installs it")
         pytest.skip("tmux is not installed")
-    real_store.ensure("smollm2-135m")
+    real_store.ensure("qwen2.5-coder-0.5b")  # the default chat model, as a user gets it
     exe = Path(sys.executable).with_name("assistant")
     session = f"smoke-{uuid.uuid4().hex[:8]}"
     env = (f"ASSISTANT_HOME={tmp_path} ASSISTANT_MODELS_DIR={real_store.root} "
-           f"ASSISTANT_CHAT_MODEL=smollm2-135m TERM=xterm-256color")
+           f"TERM=xterm-256color")
     _tmux("new-session", "-d", "-s", session, "-x", "110", "-y", "32",
           f"env {env} {exe}; echo EXIT=$?; sleep 30")
     try:
