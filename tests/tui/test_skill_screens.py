@@ -123,3 +123,31 @@ async def test_chat_answer_cites_memory(tui_config, services) -> None:  # type: 
         reply = list(app.screen.query("MessageView"))[1]
         await _until(pilot, lambda: bool(reply.citations), timeout=5)
         assert f"[mem:{ev.id}]" in reply.citations and "mail" in reply.citations
+
+
+async def test_voice_input_from_a_file_goes_into_the_chat(tui_config, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    raw, wav = tmp_path / "q22.wav", tmp_path / "question.wav"
+    subprocess.run(["espeak-ng", "-s", "140", "-w", str(raw), "What is the capital of France?"],
+                   check=True, capture_output=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
+    app = make_app(tui_config, warm=False, backend=LocalBackend(services))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        app.screen.query_one("#voice-path").value = str(wav)
+        await pilot.click("#voice-file")
+        await _until(pilot, lambda: type(app.screen).__name__ == "ChatScreen"
+                     and len(app.screen.query("MessageView")) == 2, timeout=60)
+        asked = list(app.screen.query("MessageView"))[0].text.lower()
+        assert "capital" in asked and "france" in asked
+
+
+async def test_voice_without_a_microphone_says_so(tui_config, services) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(tui_config, warm=False, backend=LocalBackend(services))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        await pilot.click("#record")
+        status = app.screen.query_one("#voice-status")
+        await _until(pilot, lambda: "file" in str(status.render()).lower(), timeout=20)
+        assert type(app.screen).__name__ == "VoiceDialog"  # stays open, offering a file instead
