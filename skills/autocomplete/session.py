@@ -89,11 +89,12 @@ class Prediction:
 
     def wait(self, typed: str, req: CompleteRequest, deadline: float) -> tuple[str, bool]:
         """Wait until the suggestion after typed is final or the deadline passes; return it and
-        whether it is final (False means partial)."""
+        whether it is final (False means partial). A keystroke that types through the prediction
+        gets what is already known at once: the rest arrives with the next keystrokes."""
         with self.cond:
             while True:
                 text, final = self._remainder(typed, req)
-                if final or self.stale:
+                if final or self.stale or (typed and text):
                     return text, final
                 left = deadline - time.perf_counter()
                 if left <= 0:

@@ -153,3 +153,19 @@ def test_sessions_are_capped_lru(make_fake: Make) -> None:
     for d in ("a", "b", "c"):
         ac.complete(CompleteRequest("Text ", doc=d))
     assert ac.sessions() == [("cli", "b"), ("cli", "c")]
+
+
+def test_type_through_while_generating_answers_at_once(make_fake: Make) -> None:
+    """Typing the predicted characters while the model is still generating returns what is already
+    known immediately, instead of waiting out the budget for the rest."""
+    import time
+
+    ac = make_fake(reply="world is round and blue.", token_delay=0.05)
+    first = ac.complete(CompleteRequest("Hello ", budget_ms=250))
+    assert first.partial and first.text.startswith("wor")
+    t0 = time.perf_counter()
+    nxt = ac.complete(CompleteRequest("Hello w", budget_ms=2000))
+    took = time.perf_counter() - t0
+    assert nxt.suggestions and nxt.suggestions[0].source == "type_through"
+    assert ("w" + nxt.text).startswith(first.text[:3]) and not nxt.model_called
+    assert took < 0.3  # far below the 2 s budget: it did not wait for the generation to finish
