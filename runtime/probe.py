@@ -140,6 +140,14 @@ def parse_cpuinfo(text: str) -> CpuInfo:
     return CpuInfo(model, features_from_flags(flags), len(cores) or None, hardware)
 
 
+def total_ram() -> int:
+    """Return physical memory in bytes, cheaply (no backend imports); 0 when unknown."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # Windows has no sysconf: take the full probe
+        return probe().ram_total
+
+
 def parse_meminfo(text: str) -> tuple[int, int]:
     """Return (total, available) bytes from /proc/meminfo text; (0, 0) when missing."""
     values: dict[str, int] = {}

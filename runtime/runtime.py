@@ -10,7 +10,7 @@ from assistant.config import Config
 from assistant.errors import ModelError, ModelNotFound
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, LoadReport, TokenEvent
 from runtime.planner import EnginePlan, PlanOptions, plan_all
-from runtime.probe import Facts, probe
+from runtime.probe import Facts, probe, total_ram
 from runtime.scheduler import Scheduler
 from runtime.store import InstalledModel, ModelStore
 
@@ -54,8 +54,10 @@ class Runtime:
         return plan_all(self.facts, PlanOptions(force_device=self.config.device, threads=self.config.threads))
 
     def _default_budget(self) -> int | None:
-        # leave room for the rest of the machine: at most half of RAM for models
-        return None if self._facts is None else self._facts.ram_total // 2
+        # leave room for the rest of the machine: at most half of RAM for models. Read RAM cheaply
+        # here; the full probe imports every backend and is only needed when a model loads.
+        ram = self._facts.ram_total if self._facts is not None else total_ram()
+        return ram // 2 or None
 
     # -- models ------------------------------------------------------------------------------
     def model_for(self, role: str) -> str:
