@@ -48,16 +48,12 @@ def models() -> None:
 def list_(cfg: Config, as_json: bool) -> None:
     """List catalog models and whether each is installed, plus models added by hand."""
     store = _store(cfg)
-    installed = {m.id: m for m in store.list()}
     rows = []
-    for mid, man in sorted(store.catalog.items()):
-        inst = installed.get(mid)
-        rows.append({"id": mid, "format": man.format, "roles": list(man.roles), "size": man.size,
+    for mid, man, inst in store.overview():
+        about = man or inst
+        assert about is not None
+        rows.append({"id": mid, "format": about.format, "roles": list(about.roles), "size": about.size,
                      "installed": inst is not None, "source": inst.source if inst else None})
-    for mid, inst in sorted(installed.items()):
-        if mid not in store.catalog:
-            rows.append({"id": mid, "format": inst.format, "roles": list(inst.roles), "size": inst.size,
-                         "installed": True, "source": inst.source})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -122,6 +122,14 @@ class ModelStore:
                 out.append(rec)
         return out
 
+    def overview(self) -> list[tuple[str, Manifest | None, InstalledModel | None]]:
+        """Return (id, manifest, install record) for every catalog model, installed or not, then
+        for every model added by hand; sorted by id within each group."""
+        installed = {m.id: m for m in self.list()}
+        rows: list[tuple[str, Manifest | None, InstalledModel | None]] = [
+            (mid, man, installed.pop(mid, None)) for mid, man in sorted(self.catalog.items())]
+        return rows + [(mid, None, inst) for mid, inst in sorted(installed.items())]
+
     def get(self, model_id: str) -> InstalledModel:
         """Return the installed model; ModelNotFound with the command that installs it."""
         rec = self._read(check_id(model_id))

@@ -184,15 +184,12 @@ class LocalBackend:
         return int(self.memory().set_retention(_owner(), Retention(default=days * 86400)))
 
     def models(self) -> list[ModelRow]:
-        store = self.runtime.store
-        installed = {m.id: m for m in store.list()}
         rows = []
-        for mid, man in sorted(store.catalog.items()):
-            inst = installed.pop(mid, None)
-            rows.append(ModelRow(mid, man.format, tuple(man.roles), man.size, inst is not None,
+        for mid, man, inst in self.runtime.store.overview():
+            about = man or inst
+            assert about is not None
+            rows.append(ModelRow(mid, about.format, tuple(about.roles), about.size, inst is not None,
                                  inst.source if inst else "catalog"))
-        for mid, inst in sorted(installed.items()):
-            rows.append(ModelRow(mid, inst.format, tuple(inst.roles), inst.size, True, inst.source))
         return rows
 
     def pull(self, model_id: str, progress: Progress) -> str:

@@ -476,3 +476,16 @@ def test_pull_real_qwen_join(tmp_path: Path) -> None:
     rec = ModelStore(tmp_path, catalog).pull("qwen2.5-coder-0.5b")
     assert rec.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
     assert rec.size == 491400064
+
+
+def test_overview_lists_catalog_then_hand_added_models(tmp_path: Path) -> None:
+    from runtime.store import ModelStore
+
+    store = ModelStore(tmp_path / "store", load_catalog())
+    gguf = tmp_path / "mine.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(60))
+    store.add(gguf, model_id="zz-mine")
+    rows = store.overview()
+    ids = [r[0] for r in rows]
+    assert ids[-1] == "zz-mine" and rows[-1][1] is None and rows[-1][2] is not None
+    assert "smollm2-135m" in ids and all(r[1] is not None for r in rows[:-1])

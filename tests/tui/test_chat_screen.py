@@ -86,7 +86,7 @@ async def test_models_screen_lists_catalog_and_devices(tui_config, services) -> 
 
 async def test_pull_a_model_from_a_local_file(tui_config, services, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Add a GGUF from a local path through the Models screen; it shows up as installed."""
-    src = services.runtime.store.get("smollm2-135m").path
+    src = services.runtime.store.ensure("smollm2-135m").path
     local = tmp_path / "my-small-model.gguf"
     local.write_bytes(src.read_bytes())
     app = make_app(tui_config, warm=False, backend=LocalBackend(services))
