@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from assistant.tui.app import make_app
 from assistant.tui.backend import LocalBackend
+from tests.skills.speech.conftest import speak
 
 pytestmark = pytest.mark.real_model
 
@@ -52,10 +52,8 @@ async def test_translate_as_you_type(tui_config, services) -> None:  # type: ign
 
 
 async def test_live_captions_from_an_espeak_file(tui_config, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    raw, wav = tmp_path / "s22.wav", tmp_path / "speech.wav"
-    subprocess.run(["espeak-ng", "-s", "140", "-w", str(raw), "The weather is sunny today. We will walk to the park."],
-                   check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
+    wav = tmp_path / "speech.wav"
+    speak("The weather is sunny today. We will walk to the park.", wav)
     app = make_app(tui_config, warm=False, backend=LocalBackend(services))
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("f2")
@@ -126,10 +124,8 @@ async def test_chat_answer_cites_memory(tui_config, services) -> None:  # type: 
 
 
 async def test_voice_input_from_a_file_goes_into_the_chat(tui_config, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    raw, wav = tmp_path / "q22.wav", tmp_path / "question.wav"
-    subprocess.run(["espeak-ng", "-s", "140", "-w", str(raw), "What is the capital of France?"],
-                   check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
+    wav = tmp_path / "question.wav"
+    speak("What is the capital of France?", wav)
     app = make_app(tui_config, warm=False, backend=LocalBackend(services))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+o")
