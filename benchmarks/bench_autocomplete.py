@@ -135,7 +135,7 @@ def ours_caller(services: Any) -> tuple[Callable[[dict[str, Any]], dict[str, Any
 
 def run_ours(call: Callable[[dict[str, Any]], dict[str, Any]], prefixes: list[str], kind: str,
              gap: float) -> dict[str, Any]:
-    lat, tops, sources = [], [], {"model": 0, "type_through": 0, "phrase": 0, "name": 0, "none": 0}
+    lat, tops, sources = [], [], {"model": 0, "type_through": 0, "phrase": 0, "name": 0, "word": 0, "none": 0}
     model_calls = partial = 0
     for i, p in enumerate(prefixes):
         t0 = time.perf_counter()

@@ -69,10 +69,11 @@ class Prediction:
             return None
         typed = req.prefix[len(self.prefix) :]
         with self.cond:
-            # typing ahead of a running generation also diverges: the prompt has changed anyway
-            if not self.text.startswith(typed):
-                return None
-        return typed
+            # typing ahead of a running generation follows it while it may still agree: restarting
+            # would re-evaluate the prompt and regenerate what it is producing anyway
+            if self.text.startswith(typed) or (not self.done and typed.startswith(self.text)):
+                return typed
+        return None
 
     def remainder(self, typed: str, req: CompleteRequest) -> tuple[str, bool]:
         """Return (suggestion after typed, cut at its boundary; whether it is final)."""
@@ -90,9 +91,15 @@ class Prediction:
     def wait(self, typed: str, req: CompleteRequest, deadline: float) -> tuple[str, bool]:
         """Wait until the suggestion after typed is final or the deadline passes; return it and
         whether it is final (False means partial). A keystroke that types through the prediction
-        gets what is already known at once: the rest arrives with the next keystrokes."""
+        gets what is already known at once: the rest arrives with the next keystrokes. A keystroke
+        typed ahead of the generation waits for it to catch up, and cancels it if it diverges."""
         with self.cond:
             while True:
+                if not self.text.startswith(typed) and not typed.startswith(self.text):
+                    # the generation went another way than the user typed: it is of no more use
+                    self.stale = True
+                    self.stop.cancel()
+                    return "", True
                 text, final = self._remainder(typed, req)
                 if final or self.stale or (typed and text):
                     return text, final
@@ -100,6 +107,11 @@ class Prediction:
                 if left <= 0:
                     return text, False
                 self.cond.wait(left)
+
+    def behind(self, typed: str) -> bool:
+        """Whether the generation is still running and has produced nothing past what was typed."""
+        with self.cond:
+            return not self.done and len(self.text) <= len(typed)
 
     def exhausted(self, typed: str, req: CompleteRequest) -> bool:
         """Whether nothing is left to suggest from this prediction after typed."""

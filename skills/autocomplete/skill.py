@@ -2,8 +2,9 @@
 
 One request per keystroke. In order of cost:
 1. type-through: the user typed what the session's prediction said; answer from the rest (~0 ms);
-2. learned phrases and recent names that fit the word being typed (one SQLite query);
-3. the model: a worker thread generates a short continuation on the session's KV state; the
+2. learned phrases, recent names, and completions of the word being typed from the document's
+   words and the model's vocabulary (skills/autocomplete/lexicon.py), well under a millisecond;
+3. the model, in practice at word boundaries: a worker thread generates a short continuation on the session's KV state; the
    request returns at a natural boundary or when the budget runs out (marked partial), and the
    worker goes on to the boundary so later keystrokes can type through it.
 """
@@ -22,6 +23,7 @@ from assistant.errors import Busy
 from runtime.engines.base import GenerationOptions
 from skills.autocomplete.context import ContextProvider, NoContext
 from skills.autocomplete.kvstate import Snapshot, common_prefix, kv_for
+from skills.autocomplete.lexicon import Lexicon, complete_word, vocabulary_words, word_part
 from skills.autocomplete.phrases import PhraseModel
 from skills.autocomplete.session import Prediction, Session
 from skills.autocomplete.text import line_prefix, partial_word, suffix_window, window_start
@@ -77,6 +79,7 @@ class Autocomplete:
         self._owner: dict[str, tuple[str, str]] = {}  # model id -> session whose KV is live
         self._mu = threading.Lock()
         self._workers: set[threading.Thread] = set()
+        self._lexicons: dict[tuple[str, str], Lexicon] = {}  # (model id, kind) -> its vocabulary's words
 
     # -- requests -------------------------------------------------------------------------------------
     def complete(self, req: CompleteRequest) -> CompleteResult:
@@ -84,7 +87,8 @@ class Autocomplete:
         t0 = time.perf_counter()
         if req.sensitive or not req.prefix.strip() and not req.suffix.strip():
             return CompleteResult((), latency_ms=_ms(t0))
-        budget = self.options.budget_ms if req.budget_ms is None else req.budget_ms
+        o = self.options
+        budget = req.budget_ms if req.budget_ms is not None else (o.budget_ms_code if req.kind == "code" else o.budget_ms)
         deadline = t0 + budget / 1000
         s = self._session(req.app, req.doc)
         started = False
@@ -94,13 +98,26 @@ class Autocomplete:
             if p is None or typed is None or p.exhausted(typed, req):
                 if p is not None:
                     p.cancel()
+                fresh = self._fresh(s, req, t0)
+                if isinstance(fresh, CompleteResult):
+                    return fresh
+                p, typed, started = fresh, "", True
+            elif p.behind(typed):
+                # typed ahead of a running generation: answer from the instant sources now, and
+                # leave the generation running for the next keystrokes rather than wait for it
                 instant = self._instant(req)
-                if instant:
-                    s.current = Prediction(req.prefix, req.suffix, req.kind, instant[0].source,
-                                           instant[0].text, done=True)
-                    return CompleteResult(tuple(instant[: req.max_suggestions]), latency_ms=_ms(t0))
-                p, typed, started = self._start(s, req), "", True
+                return CompleteResult(tuple(instant[: req.max_suggestions]), partial=True, latency_ms=_ms(t0))
         text, final = p.wait(typed, req, deadline)
+        if p.stale and not started:
+            # the generation this keystroke followed went another way: answer afresh in the time left
+            with s.mu:
+                if s.current is p:
+                    fresh = self._fresh(s, req, t0)
+                    if isinstance(fresh, CompleteResult):
+                        return fresh
+                    p, typed, started = fresh, "", True
+            if started:
+                text, final = p.wait(typed, req, deadline)
         source = "model" if started else ("type_through" if typed else p.source)
         ranked = self._rank(req, text, source)  # type: ignore[arg-type]
         st = p.stats if started and p.done else None
@@ -115,6 +132,16 @@ class Autocomplete:
             evaluated_prompt_tokens=st.evaluated_prompt_tokens if st else 0,
             latency_ms=_ms(t0),
         )
+
+    def _fresh(self, s: Session, req: CompleteRequest, t0: float) -> CompleteResult | Prediction:
+        """With s.mu held: answer from the instant sources when they have something (the result),
+        else start a model generation (its Prediction)."""
+        instant = self._instant(req)
+        if not instant:
+            return self._start(s, req)
+        top = instant[0]
+        s.current = Prediction(req.prefix, req.suffix, req.kind, top.source, top.text, done=True)
+        return CompleteResult(tuple(instant[: req.max_suggestions]), latency_ms=_ms(t0))
 
     def feedback(self, fb: Feedback) -> LearnReport:
         """Learn from an accepted suggestion; lower a rejected one. Sensitive text is refused."""
@@ -150,17 +177,26 @@ class Autocomplete:
 
     # -- instant candidates and ranking ----------------------------------------------------------------------
     def _instant(self, req: CompleteRequest) -> list[Suggestion]:
-        """Learned phrases and recent names that fit now, best first (no model involved)."""
-        if req.kind == "code":
-            return []
+        """Learned phrases, recent names and completions of the word being typed that fit now,
+        best first (no model involved)."""
         out: list[Suggestion] = []
-        for text, count in self.phrases.suggest(req.prefix, self.options.min_phrase_count, req.max_suggestions):
-            out.append(Suggestion(text, "phrase", 0.6 + 0.05 * min(count, 6)))
-        part = partial_word(req.prefix)
-        if part[:1].isupper():
-            for name in self.context.recent_names(req.app):
-                if name.startswith(part) and len(name) > len(part):
-                    out.append(Suggestion(name[len(part) :], "name", 0.55))
+        if req.kind == "prose":
+            for text, count in self.phrases.suggest(req.prefix, self.options.min_phrase_count, req.max_suggestions):
+                out.append(Suggestion(text, "phrase", 0.6 + 0.05 * min(count, 6)))
+            part = partial_word(req.prefix)
+            if part[:1].isupper():
+                for name in self.context.recent_names(req.app):
+                    if name.startswith(part) and len(name) > len(part):
+                        out.append(Suggestion(name[len(part) :], "name", 0.55))
+        if self.options.word_completion:
+            part = word_part(req.prefix, req.kind)
+            if part:
+                lexicon = self._lexicons.get((self._model_id(req.kind), req.kind))
+                seen = {x.text for x in out}
+                for i, text in enumerate(complete_word(part, req.kind, req.prefix, req.suffix, lexicon,
+                                                       req.max_suggestions)):
+                    if text not in seen:
+                        out.append(Suggestion(text, "word", 0.45 - 0.01 * i))
         return sorted(out, key=lambda x: -x.score)
 
     def _rank(self, req: CompleteRequest, text: str, source: str) -> list[Suggestion]:
@@ -184,8 +220,7 @@ class Autocomplete:
         """Start a model generation for req in a worker thread; return its Prediction."""
         o = self.options
         code = req.kind == "code"
-        role = "fim" if code else "autocomplete"
-        model_id = (o.code_model if code else o.prose_model) or self.engines.model_for(role)
+        model_id = self._model_id(req.kind)
         s.window = window_start(req.prefix, s.window if s.model_id == model_id else None,
                                 o.window_chars_code if code else o.window_chars_prose)
         s.model_id = model_id
@@ -204,6 +239,12 @@ class Autocomplete:
         t.start()
         return p
 
+    def _model_id(self, kind: str) -> str:
+        o = self.options
+        if kind == "code":
+            return o.code_model or self.engines.model_for("fim")
+        return o.prose_model or self.engines.model_for("autocomplete")
+
     def _run(self, key: tuple[str, str], p: Prediction, model_id: str, body: str, suffix: str, code: bool,
              gen: GenerationOptions) -> None:
         try:
@@ -211,6 +252,9 @@ class Autocomplete:
                 if engine is None or p.stale:
                     p.finish(None)
                     return
+                kind = "code" if code else "prose"
+                if (model_id, kind) not in self._lexicons and self.options.word_completion:
+                    self._lexicons[(model_id, kind)] = Lexicon(vocabulary_words(engine, kind))  # once per model
                 fim = code and engine.supports_fim
                 prompt = engine.fim_prompt(body, suffix) if fim else body
                 self._switch(engine, model_id, key, prompt)

@@ -8,7 +8,7 @@ from typing import Literal
 from assistant.errors import AssistantError
 
 Kind = Literal["prose", "code"]
-Source = Literal["model", "type_through", "phrase", "name"]
+Source = Literal["model", "type_through", "phrase", "name", "word"]
 
 
 class AutocompleteError(AssistantError):
@@ -94,7 +94,10 @@ class AutocompleteOptions:
     """Tuning of the skill; the defaults target a 2-core CPU with SmolLM2-135M.
 
     prose_model / code_model: model ids; None means the runtime's "autocomplete" / "fim" roles.
-    budget_ms: default latency budget per request.
+    budget_ms: default latency budget per prose request; budget_ms_code: per code request (the code
+        model is ~4x bigger, and editors allow far more).
+    word_completion: complete the word being typed from the document and the vocabulary without
+        calling the model (see lexicon.py).
     max_tokens_prose / max_tokens_code: generation length; short suggestions keep latency low.
     window_chars_prose / window_chars_code: at most this much text before the cursor goes into the
         prompt; the window start only moves when it must, so consecutive prompts share a prefix.
@@ -108,6 +111,8 @@ class AutocompleteOptions:
     prose_model: str | None = None
     code_model: str | None = None
     budget_ms: float = 25.0
+    budget_ms_code: float = 80.0
+    word_completion: bool = True
     max_tokens_prose: int = 8
     max_tokens_code: int = 16
     window_chars_prose: int = 800

@@ -51,8 +51,18 @@ def make_fake(tmp_path: Path) -> Iterator[Callable[..., Autocomplete]]:
 @pytest.fixture
 def real_ac(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomplete]:
     """The skill over the shared real runtime (models already loaded), generous budget so the
-    assertions are about content, not this machine's load."""
+    assertions are about content, not this machine's load. Word completion is off so that every
+    request exercises the model path (real_ac_words has it on)."""
     ac = Autocomplete(RuntimeEngines(real_runtime), PhraseModel(tmp_path / "phrases.sqlite"),
-                      AutocompleteOptions(budget_ms=120000.0))
+                      AutocompleteOptions(budget_ms=120000.0, budget_ms_code=120000.0, word_completion=False))
+    yield ac
+    ac.close()
+
+
+@pytest.fixture
+def real_ac_words(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomplete]:
+    """The skill over the real runtime with its default word completion."""
+    ac = Autocomplete(RuntimeEngines(real_runtime), PhraseModel(tmp_path / "phrases-w.sqlite"),
+                      AutocompleteOptions(budget_ms=120000.0, budget_ms_code=120000.0))
     yield ac
     ac.close()

@@ -169,3 +169,37 @@ def test_type_through_while_generating_answers_at_once(make_fake: Make) -> None:
     assert nxt.suggestions and nxt.suggestions[0].source == "type_through"
     assert ("w" + nxt.text).startswith(first.text[:3]) and not nxt.model_called
     assert took < 0.3  # far below the 2 s budget: it did not wait for the generation to finish
+
+
+def test_typing_ahead_of_a_running_generation_follows_it(make_fake: Make) -> None:
+    """Keys typed faster than the model generates neither wait for it nor restart it; once it has
+    caught up and still agrees, its text answers them."""
+    ac = make_fake(reply="world is round.", token_delay=0.03, word_completion=False)
+    first = ac.complete(CompleteRequest("Hello ", budget_ms=1))  # returns at once, generation goes on
+    assert first.model_called and first.partial
+    ahead = ac.complete(CompleteRequest("Hello w", budget_ms=2000))
+    assert ahead.partial and not ahead.model_called and ahead.latency_ms < 20 and fake(ac).calls == 1
+    p = ac._sessions[("cli", "default")].current
+    assert p is not None and not p.stale
+    with p.cond:
+        p.cond.wait_for(lambda: len(p.text) >= 6, timeout=5)
+    nxt = ac.complete(CompleteRequest("Hello worl", budget_ms=2000))
+    assert not nxt.model_called and nxt.text and "d is round.".startswith(nxt.text) and fake(ac).calls == 1
+
+
+def test_typing_ahead_that_diverges_restarts_the_model(make_fake: Make) -> None:
+    ac = make_fake(reply="world is round.", token_delay=0.03, word_completion=False)
+    ac.complete(CompleteRequest("Hello ", budget_ms=1))
+    p = ac._sessions[("cli", "default")].current
+    assert p is not None
+    with p.cond:
+        p.cond.wait_for(lambda: len(p.text) >= 3, timeout=5)
+    r = ac.complete(CompleteRequest("Hello wx", budget_ms=2000))  # "w" agrees, "x" does not
+    assert r.model_called and fake(ac).calls == 2 and not r.cancelled and p.stale
+
+
+def test_word_being_typed_is_completed_from_the_document_without_the_model(make_fake: Make) -> None:
+    ac = make_fake(reply="never used.")
+    r = ac.complete(CompleteRequest("The quarterly numbers are in. About the quar"))
+    assert r.text == "terly" and r.suggestions[0].source == "word" and not r.model_called
+    assert fake(ac).calls == 0

@@ -68,7 +68,8 @@ def test_real_generation_is_cancelled_by_a_newer_keystroke(real_ac: Autocomplete
     t.start()
     time.sleep(0.05)
     stale = real_ac._sessions[("cli", "c")].current
-    newer = real_ac.complete(CompleteRequest(prompt + "Also", doc="c"))
+    # an edit (not typing ahead, which would follow the running generation) makes it stale
+    newer = real_ac.complete(CompleteRequest(prompt[:-2] + "! Also", doc="c"))
     t.join(30)
     assert out["r"].cancelled and not newer.cancelled
     assert stale is not None and stale.done
@@ -81,3 +82,24 @@ def test_code_fim_from_qwen(real_ac: Autocomplete, qwen: Any) -> None:
     assert r.model_id == "qwen2.5-coder-0.5b" and r.model_called
     assert r.text.strip() and "\n" not in r.text
     assert any(k in r.text for k in ("radius", "3.14", "pi")), r.text
+
+
+def test_words_complete_from_the_document_and_the_vocabulary_without_the_model(real_ac_words: Autocomplete) -> None:
+    ac = real_ac_words
+    first = ac.complete(CompleteRequest(LETTER, doc="w"))  # a word boundary: the model, which loads the lexicon
+    assert first.model_called
+    doc = ac.complete(CompleteRequest(LETTER + "See you on Tu", doc="w"))
+    assert doc.text == "esday" and doc.suggestions[0].source == "word" and not doc.model_called
+    vocab = ac.complete(CompleteRequest(LETTER + "Any questi", doc="w"))  # not in the letter: the vocabulary
+    assert vocab.suggestions[0].source == "word" and not vocab.model_called
+    assert ("questi" + vocab.text) in {"question", "questions"}
+    through = ac.complete(CompleteRequest(LETTER + "Any questio", doc="w"))
+    assert through.suggestions[0].source == "type_through" and not through.model_called
+    nxt = ac.complete(CompleteRequest(LETTER + "Any questions ", doc="w"))  # the next word: the model again
+    assert nxt.model_called
+
+
+def test_code_identifiers_complete_from_the_file(real_ac_words: Autocomplete) -> None:
+    prefix = "def count_words(lines):\n    total = 0\n    for line in lines:\n        total += len(line.split())\n\n\nx = cou"
+    r = real_ac_words.complete(CompleteRequest(prefix, suffix="\nprint(x)\n", kind="code", doc="c.py"))
+    assert r.text == "nt_words" and r.suggestions[0].source == "word" and not r.model_called
