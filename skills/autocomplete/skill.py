@@ -84,14 +84,19 @@ class Autocomplete:
     # -- requests -------------------------------------------------------------------------------------
     def complete(self, req: CompleteRequest) -> CompleteResult:
         """Return up to req.max_suggestions suggestions for the cursor, within the budget."""
+        r = self.begin(req)
+        return r if isinstance(r, CompleteResult) else r.result()
+
+    def begin(self, req: CompleteRequest) -> CompleteResult | Pending:
+        """Answer at once when no waiting is needed (type-through, instant sources), else return a
+        Pending whose result() waits for the model within the budget. Never blocks, so a server
+        can call it on its event loop and only hand real waits to a thread."""
         t0 = time.perf_counter()
         if req.sensitive or not req.prefix.strip() and not req.suffix.strip():
             return CompleteResult((), latency_ms=_ms(t0))
         o = self.options
         budget = req.budget_ms if req.budget_ms is not None else (o.budget_ms_code if req.kind == "code" else o.budget_ms)
-        deadline = t0 + budget / 1000
         s = self._session(req.app, req.doc)
-        started = False
         with s.mu:
             p = s.current
             typed = p.typed(req) if p is not None else None
@@ -101,37 +106,13 @@ class Autocomplete:
                 fresh = self._fresh(s, req, t0)
                 if isinstance(fresh, CompleteResult):
                     return fresh
-                p, typed, started = fresh, "", True
-            elif p.behind(typed):
+                return Pending(self, s, req, fresh, "", True, t0, t0 + budget / 1000)
+            if p.behind(typed):
                 # typed ahead of a running generation: answer from the instant sources now, and
                 # leave the generation running for the next keystrokes rather than wait for it
                 instant = self._instant(req)
                 return CompleteResult(tuple(instant[: req.max_suggestions]), partial=True, latency_ms=_ms(t0))
-        text, final = p.wait(typed, req, deadline)
-        if p.stale and not started:
-            # the generation this keystroke followed went another way: answer afresh in the time left
-            with s.mu:
-                if s.current is p:
-                    fresh = self._fresh(s, req, t0)
-                    if isinstance(fresh, CompleteResult):
-                        return fresh
-                    p, typed, started = fresh, "", True
-            if started:
-                text, final = p.wait(typed, req, deadline)
-        source = "model" if started else ("type_through" if typed else p.source)
-        ranked = self._rank(req, text, source)  # type: ignore[arg-type]
-        st = p.stats if started and p.done else None
-        return CompleteResult(
-            tuple(ranked[: req.max_suggestions]),
-            partial=not final and not p.stale,
-            cancelled=p.stale,
-            model_called=started,
-            model_id=s.model_id if started else None,
-            prompt_tokens=st.prompt_tokens if st else 0,
-            cached_tokens=st.cached_tokens if st else 0,
-            evaluated_prompt_tokens=st.evaluated_prompt_tokens if st else 0,
-            latency_ms=_ms(t0),
-        )
+        return Pending(self, s, req, p, typed, False, t0, t0 + budget / 1000)
 
     def _fresh(self, s: Session, req: CompleteRequest, t0: float) -> CompleteResult | Prediction:
         """With s.mu held: answer from the instant sources when they have something (the result),
@@ -330,3 +311,46 @@ class Autocomplete:
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
+
+
+class Pending:
+    """A keystroke whose answer depends on a running generation (see Autocomplete.begin)."""
+
+    def __init__(self, ac: Autocomplete, s: Session, req: CompleteRequest, p: Prediction, typed: str,
+                 started: bool, t0: float, deadline: float) -> None:
+        self.ac, self.s, self.req, self.p, self.typed = ac, s, req, p, typed
+        self.started, self.t0, self.deadline = started, t0, deadline
+
+    def ready(self) -> bool:
+        """Whether result() would return without waiting."""
+        text, final = self.p.remainder(self.typed, self.req)
+        return final or self.p.stale or bool(self.typed and text)
+
+    def result(self) -> CompleteResult:
+        """Wait until the suggestion is final or the budget ends; return the ranked answer."""
+        ac, s, req, p, typed, started = self.ac, self.s, self.req, self.p, self.typed, self.started
+        text, final = p.wait(typed, req, self.deadline)
+        if p.stale and not started:
+            # the generation this keystroke followed went another way: answer afresh in the time left
+            with s.mu:
+                if s.current is p:
+                    fresh = ac._fresh(s, req, self.t0)
+                    if isinstance(fresh, CompleteResult):
+                        return fresh
+                    p, typed, started = fresh, "", True
+            if started:
+                text, final = p.wait(typed, req, self.deadline)
+        source = "model" if started else ("type_through" if typed else p.source)
+        ranked = ac._rank(req, text, source)  # type: ignore[arg-type]
+        st = p.stats if started and p.done else None
+        return CompleteResult(
+            tuple(ranked[: req.max_suggestions]),
+            partial=not final and not p.stale,
+            cancelled=p.stale,
+            model_called=started,
+            model_id=s.model_id if started else None,
+            prompt_tokens=st.prompt_tokens if st else 0,
+            cached_tokens=st.cached_tokens if st else 0,
+            evaluated_prompt_tokens=st.evaluated_prompt_tokens if st else 0,
+            latency_ms=_ms(self.t0),
+        )

@@ -17,13 +17,17 @@ from assistant.daemon.handlers import Handler, HandlerContext
 
 async def autocomplete(ctx: HandlerContext, body: AutocompleteRequest, app: AppIdentity,
                        request: Request) -> AutocompleteResponse:
-    from skills.autocomplete import CompleteRequest
+    from skills.autocomplete import CompleteRequest, CompleteResult
 
     skill = ctx.services.skill("autocomplete")
     # the session is keyed by the authenticated app, never by a name in the body
     req = CompleteRequest(prefix=body.prefix, suffix=body.suffix, kind=body.kind, app=app.name, doc=body.session,
                           budget_ms=body.budget_ms, max_suggestions=body.max_suggestions, sensitive=body.sensitive)
-    r = await ctx.to_thread(skill.complete, req)
+    # most keystrokes are answered without waiting (type-through, word completion): do those on the
+    # event loop, and give a thread only to a keystroke that waits for the model
+    r = skill.begin(req)
+    if not isinstance(r, CompleteResult):
+        r = r.result() if r.ready() else await ctx.to_thread(r.result)
     return AutocompleteResponse(
         suggestions=[AutocompleteSuggestion(text=s.text, source=s.source, score=s.score) for s in r.suggestions],
         partial=r.partial, cancelled=r.cancelled, model_called=r.model_called, model=r.model_id,
