@@ -126,7 +126,7 @@ def ours_caller(services: Any) -> tuple[Callable[[dict[str, Any]], dict[str, Any
 
     def call_inproc(body: dict[str, Any]) -> dict[str, Any]:
         r = skill.complete(CompleteRequest(prefix=body["prefix"], suffix=body.get("suffix", ""), kind=body["kind"],
-                                           doc=body["session"], max_suggestions=1))
+                                           doc=body["session"], max_suggestions=1, budget_ms=body.get("budget_ms")))
         return {"suggestions": [{"text": s.text, "source": s.source} for s in r.suggestions],
                 "model_called": r.model_called, "partial": r.partial}
 
@@ -134,13 +134,19 @@ def ours_caller(services: Any) -> tuple[Callable[[dict[str, Any]], dict[str, Any
 
 
 def run_ours(call: Callable[[dict[str, Any]], dict[str, Any]], prefixes: list[str], kind: str,
-             gap: float) -> dict[str, Any]:
+             gap: float, budget_ms: float | None = None) -> dict[str, Any]:
     lat, tops, sources = [], [], {"model": 0, "type_through": 0, "phrase": 0, "name": 0, "word": 0, "none": 0}
     model_calls = partial = 0
+    lat_model: list[float] = []  # keystrokes that started a model call (they wait up to the budget)
+    lat_other: list[float] = []  # answered without waiting: type-through, word completion, phrases
     for i, p in enumerate(prefixes):
         t0 = time.perf_counter()
-        r = call({"session": f"bench-{kind}", "prefix": p, "kind": kind})
+        body: dict[str, Any] = {"session": f"bench-{kind}", "prefix": p, "kind": kind}
+        if budget_ms is not None:
+            body["budget_ms"] = budget_ms
+        r = call(body)
         lat.append((time.perf_counter() - t0) * 1000)
+        (lat_model if r["model_called"] else lat_other).append(lat[-1])
         sug = r["suggestions"]
         tops.append(sug[0]["text"] if sug else "")
         sources[sug[0]["source"] if sug else "none"] += 1
@@ -148,6 +154,8 @@ def run_ours(call: Callable[[dict[str, Any]], dict[str, Any]], prefixes: list[st
         partial += bool(r["partial"])
         time.sleep(gap)
     return {**stats(lat), "model_calls": model_calls, "partial": partial, "top_sources": sources,
+            "model_call_keystrokes": stats(lat_model) if lat_model else {},
+            "other_keystrokes": stats(lat_other) if lat_other else {},
             "chars_saved": round(chars_saved(prefixes, tops), 3)}
 
 
@@ -222,6 +230,8 @@ def main() -> None:
     ap.add_argument("--naive-samples", type=int, default=25)
     ap.add_argument("--kinds", default="prose,code")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--budget-ms", type=float, default=None, help="budget sent with each request (default: the skill's)")
+    ap.add_argument("--only-ours", action="store_true", help="skip the server and naive paths (for sweeps)")
     args = ap.parse_args()
     from assistant.config import Config
     from assistant.services import Services
@@ -233,7 +243,7 @@ def main() -> None:
     skill.phrases.clear()
     call, how, stop_ours = ours_caller(services)
     results: dict[str, Any] = {"ours_path": how, "keystrokes": args.keystrokes, "gap_ms": args.gap_ms,
-                               "threads": args.threads, "kinds": {}}
+                               "threads": args.threads, "budget_ms": args.budget_ms or "skill default", "kinds": {}}
     try:
         for kind in args.kinds.split(","):
             text = PROSE if kind == "prose" else CODE
@@ -248,8 +258,11 @@ def main() -> None:
             stop = ["\n"]
             prompts = prompts_for(prefixes, kind, opts)
             print(f"[{kind}] {model_id}: {len(prefixes)} keystrokes", flush=True)
-            ours = run_ours(call, prefixes, kind, args.gap_ms / 1000)
+            ours = run_ours(call, prefixes, kind, args.gap_ms / 1000, args.budget_ms)
             print(f"  ours   {ours}", flush=True)
+            if args.only_ours:
+                results["kinds"][kind] = {"model": model_id, "ours": ours}
+                continue
             with services.runtime.scheduler.use(model_id) as engine:
                 naive = run_naive(engine, prompts, args.naive_samples, max_tokens, tuple(stop))
             print(f"  naive  {naive}", flush=True)
@@ -268,7 +281,7 @@ def main() -> None:
     finally:
         stop_ours()
         services.close()
-    print("wrote", write("autocomplete", results))
+    print("wrote", write("autocomplete_sweep" if args.only_ours else "autocomplete", results))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ synthetic multi-app data, next to raw SQLCipher inserts and a plain sqlite-utils
     .venv/bin/python -m benchmarks.bench_memory --sizes 10000,100000,1000000
 
 Search datasets are built once with raw executemany into the memory schema (plus a sqlite-utils
-FTS table for the baseline) and cached under /tmp/bench_memory. Stored vectors for hybrid search
+FTS table for the baseline) and cached under /tmp/bench_memory (1M events: about 6 minutes on
+the 2-core machine; a new schema version builds new files). Stored vectors for hybrid search
 are random unit vectors (their values do not change the cost); queries are embedded with
 the real MiniLM model, so hybrid latency includes embedding the query.
 """
@@ -13,6 +14,8 @@ the real MiniLM model, so hybrid latency includes embedding the query.
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import random
 import shutil
 import time
@@ -41,12 +44,14 @@ def make_rows(n: int, seed: int = 1) -> list[dict[str, Any]]:
     """Return n events of about 25 words, Zipf-distributed, with some very common terms."""
     rnd = random.Random(seed)
     vocab = vocabulary()
-    weights = [1.0 / (r + 1) ** 1.05 for r in range(len(vocab))]
+    # Cumulative weights, computed once: given plain weights, choices() re-accumulates all 20k of
+    # them on every call, which made building the 1M dataset take ~40 minutes. Same draws either way.
+    cum = list(itertools.accumulate(1.0 / (r + 1) ** 1.05 for r in range(len(vocab))))
     now = time.time()
     rows = []
     for i in range(n):
         app, kind = APPS[i % len(APPS)]
-        words = rnd.choices(vocab, weights, k=25)
+        words = rnd.choices(vocab, cum_weights=cum, k=25)
         rows.append({
             "app": app, "kind": kind, "title": " ".join(words[:5]), "body": " ".join(words[5:]),
             "uri": f"https://example.com/{words[0]}/{i}" if kind == "url" else "",
@@ -79,63 +84,93 @@ def _skill(path: Path, embedder: Any = None, background: bool = False) -> Any:
     return MemorySkill(MemoryOptions(StoreOptions(path, key_source="file"), background=background), embedder=embedder)
 
 
-def bench_ingest(n: int, work: Path, minilm: Any, embed_events: int) -> dict[str, Any]:
+INSERT_EVENTS = ("INSERT INTO events (id, app, kind, title, body, uri, entities, sensitivity, created, expires) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?)")
+INSERT_FTS = "INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)"
+
+
+def _timed_raw(path: Path, ev: list[tuple[Any, ...]], fts: list[tuple[Any, ...]], batch: int) -> float:
+    """Return events/s of raw executemany into the memory schema, `batch` rows per transaction."""
+    mem = _skill(path)  # same schema, same SQLCipher key setup and pragmas (WAL, synchronous FULL)
+    conn = mem.store.conn
+    t0 = time.perf_counter()
+    for s in range(0, len(ev), batch):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(INSERT_EVENTS, ev[s:s + batch])
+        conn.executemany(INSERT_FTS, fts[s:s + batch])
+        conn.execute("COMMIT")
+    rate = len(ev) / (time.perf_counter() - t0)
+    mem.close()
+    return rate
+
+
+def bench_ingest(n: int, work: Path, minilm: Any, embed_events: int, batch: int = 500,
+                 reps: int = 3) -> dict[str, Any]:
+    """Ingest through the API next to raw executemany of the same rows, interleaved, medians of reps.
+
+    Like-for-like is the same schema in the same transaction size as the API's batches (each
+    batch is a durable commit); one transaction for all rows, and a bare table, are shown too.
+    The raw parameter lists are built before timing, so raw measures SQLite alone.
+    """
+    import json
+
     from skills.memory import Caller
 
     rows = make_rows(n, seed=11)
-    mem = _skill(work / "ingest.db")
-    app = Caller.user()
-    t0 = time.perf_counter()
-    for s in range(0, n, 500):
-        mem.push_batch(app, rows[s:s + 500])
-    api = n / (time.perf_counter() - t0)
-    mem.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    bytes_per_event = mem.store.file_bytes() / n
-    # the same rows through a raw executemany on a SQLCipher connection: bare table, and our schema
-    import json
+    ev = [(i + 1, r["app"], r["kind"], r["title"], r["body"], r["uri"], json.dumps(r["entities"]), "normal",
+           r["created"], r["created"] + 30 * 86400) for i, r in enumerate(rows)]
+    fts = [(i + 1, r["title"], r["body"], r["uri"], " ".join(r["entities"]["people"])) for i, r in enumerate(rows)]
+    user = Caller.user()
+    runs: dict[str, list[float]] = {}
+    bytes_per_event = 0.0
 
-    raw = mem.store.conn
-    flat = [(r["app"], r["kind"], r["title"], r["body"], r["uri"], json.dumps(r["entities"]), "normal", r["created"],
-             r["created"] + 30 * 86400) for r in rows]
-    raw.execute("CREATE TABLE bare (app, kind, title, body, uri, entities, sensitivity, created, expires)")
-    t0 = time.perf_counter()
-    raw.execute("BEGIN")
-    raw.executemany("INSERT INTO bare VALUES (?,?,?,?,?,?,?,?,?)", flat)
-    raw.execute("COMMIT")
-    raw_bare = n / (time.perf_counter() - t0)
-    mem.close()
-    fresh = _skill(work / "raw.db")
-    conn = fresh.store.conn
-    t0 = time.perf_counter()
-    conn.execute("BEGIN")
-    conn.executemany("INSERT INTO events (id, app, kind, title, body, uri, entities, sensitivity, created, expires) "
-                     "VALUES (?,?,?,?,?,?,?,?,?,?)", [(i + 1, *f) for i, f in enumerate(flat)])
-    conn.executemany("INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)",
-                     [(i + 1, r["title"], r["body"], r["uri"], " ".join(r["entities"]["people"]))
-                      for i, r in enumerate(rows)])
-    conn.execute("COMMIT")
-    raw_schema = n / (time.perf_counter() - t0)
-    fresh.close()
-    # The same rows and schema, committed in the API's batches of 500: the durability the API gives.
-    batched = _skill(work / "raw_batched.db")
-    conn = batched.store.conn
-    t0 = time.perf_counter()
-    for s in range(0, n, 500):
-        conn.execute("BEGIN")
-        conn.executemany("INSERT INTO events (id, app, kind, title, body, uri, entities, sensitivity, created, "
-                         "expires) VALUES (?,?,?,?,?,?,?,?,?,?)", [(i + 1, *flat[i]) for i in range(s, min(n, s + 500))])
-        conn.executemany("INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)",
-                         [(i + 1, rows[i]["title"], rows[i]["body"], rows[i]["uri"],
-                           " ".join(rows[i]["entities"]["people"])) for i in range(s, min(n, s + 500))])
+    def api(path: Path) -> float:
+        nonlocal bytes_per_event
+        mem = _skill(path)
+        t0 = time.perf_counter()
+        for s in range(0, n, batch):
+            mem.push_batch(user, rows[s:s + batch])
+        rate = n / (time.perf_counter() - t0)
+        mem.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        bytes_per_event = mem.store.file_bytes() / n
+        mem.close()
+        return rate
+
+    def bare(path: Path) -> float:
+        mem = _skill(path)
+        conn = mem.store.conn
+        conn.execute("CREATE TABLE bare (id INTEGER PRIMARY KEY, app, kind, title, body, uri, entities, sensitivity, "
+                     "created, expires)")
+        t0 = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO bare VALUES (?,?,?,?,?,?,?,?,?,?)", ev)
         conn.execute("COMMIT")
-    raw_batched = n / (time.perf_counter() - t0)
-    batched.close()
-    out = {"events": n, "api_batched_events_per_s": api, "raw_sqlcipher_bare_table_events_per_s": raw_bare,
-           "raw_sqlcipher_same_schema_events_per_s": raw_schema, "api_over_raw_bare": api / raw_bare,
-           "api_over_raw_same_schema": api / raw_schema,
-           "raw_sqlcipher_same_schema_batched_500_events_per_s": raw_batched,
-           "api_over_raw_same_schema_batched_500": api / raw_batched, "bytes_per_event_without_vectors": bytes_per_event,
-           "bytes_per_event_vectors": 388 + 16}
+        rate = n / (time.perf_counter() - t0)
+        mem.close()
+        return rate
+
+    variants = {
+        "api": api,
+        "raw_same_schema_same_batches": lambda p: _timed_raw(p, ev, fts, batch),
+        "raw_same_schema_one_transaction": lambda p: _timed_raw(p, ev, fts, n),
+        "raw_bare_table_one_transaction": bare,
+    }
+    names = list(variants)
+    for rep in range(reps):
+        for name in names[rep % len(names):] + names[: rep % len(names)]:  # rotate the order each round
+            path = work / f"ingest-{name}-{rep}.db"
+            runs.setdefault(name, []).append(variants[name](path))
+            for p in work.glob(f"ingest-{name}-{rep}.db*"):
+                p.unlink()
+    rate = {k: median(v) for k, v in runs.items()}
+    out: dict[str, Any] = {
+        "events": n, "batch": batch, "reps": reps, "idempotency_keys": False,
+        "events_per_s_median": rate, "events_per_s_runs": runs,
+        "api_over_raw_same_schema_same_batches": rate["api"] / rate["raw_same_schema_same_batches"],
+        "api_over_raw_same_schema_one_transaction": rate["api"] / rate["raw_same_schema_one_transaction"],
+        "api_over_raw_bare_table_one_transaction": rate["api"] / rate["raw_bare_table_one_transaction"],
+        "bytes_per_event_without_vectors": bytes_per_event, "bytes_per_event_vectors": 388 + 16}
+    app = user
     # with embeddings: until the background worker has embedded everything (real MiniLM)
     if minilm is not None:
         m = embed_events
@@ -161,10 +196,13 @@ def build_dataset(n: int) -> Path:
 
     from skills.memory.embed import FakeEmbedder, quantize
 
-    path = CACHE / f"mem-{n}.db"
-    if (CACHE / f"mem-{n}.done").exists():
+    from skills.memory.store import MIGRATIONS
+
+    name = f"mem-s{len(MIGRATIONS)}-{n}"  # a new schema version builds a new dataset
+    path = CACHE / f"{name}.db"
+    if (CACHE / f"{name}.done").exists():
         return path
-    for p in CACHE.glob(f"mem-{n}.db*"):
+    for p in CACHE.glob(f"{name}.db*"):
         p.unlink()
     CACHE.mkdir(parents=True, exist_ok=True)
     mem = _skill(path)
@@ -200,7 +238,7 @@ def build_dataset(n: int) -> Path:
     db["baseline"].enable_fts(["title", "body"], fts_version="FTS5")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     mem.close()
-    (CACHE / f"mem-{n}.done").write_text("ok")
+    (CACHE / f"{name}.done").write_text("ok")
     return path
 
 
@@ -210,18 +248,26 @@ def bench_search(n: int, minilm: Any, count: int) -> dict[str, Any]:
     from skills.memory import Caller, SearchOptions
 
     path = build_dataset(n)
+    # Read the file once so the OS page cache holds it, as it does for a daemon that has been
+    # running; SQLite's own cache still starts empty. Without this, a 1M-event file that fell
+    # out of the OS cache made each scattered row a disk read (~35 ms per 100 rows here).
+    with open(path, "rb") as fh:
+        while fh.read(1 << 23):
+            pass
     qs = queries(count)
     mem = _skill(path, embedder=minilm)
     user = Caller.user()
     out: dict[str, Any] = {"events": n, "queries": len(qs)}
     mem.search(user, "warm up", SearchOptions(mode="hybrid"))  # loads the vector index once
+    shapes = ("one_common_term", "one_rare_term", "common_plus_mid_term", "three_top500_terms")
     for mode in ("keyword", "hybrid"):
         times = []
         for q in qs:
             t0 = time.perf_counter()
             mem.search(user, q, SearchOptions(mode=mode))
             times.append((time.perf_counter() - t0) * 1000)
-        out[mode] = {"p50_ms": median(times), "p95_ms": pct(times, 95)}
+        by_shape = {name: pct(times[i::4], 95) for i, name in enumerate(shapes)}  # queries() cycles the shapes
+        out[mode] = {"p50_ms": median(times), "p95_ms": pct(times, 95), "p95_ms_by_query_shape": by_shape}
     times = []
     for q in qs:  # hybrid again, every query embedded afresh (the skill caches query embeddings)
         mem._qcache.clear()
@@ -245,6 +291,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="10000,100000", help="Search dataset sizes, comma-separated.")
     ap.add_argument("--ingest", type=int, default=20000, help="Events for the ingest measurement.")
+    ap.add_argument("--ingest-batch", type=int, default=1000, help="Events per push_batch (and per raw transaction).")
     ap.add_argument("--queries", type=int, default=200, help="Queries per size.")
     ap.add_argument("--embed-events", type=int, default=200, help="Events for the ingest-with-embeddings run.")
     ap.add_argument("--no-model", action="store_true", help="Skip MiniLM (no hybrid, no embedding ingest).")
@@ -261,13 +308,17 @@ def main() -> None:
     work = CACHE / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    result: dict[str, Any] = {"ingest": bench_ingest(args.ingest, work, minilm, args.embed_events), "search": []}
+    result: dict[str, Any] = {"load_average_start": os.getloadavg(),
+                              "ingest": bench_ingest(args.ingest, work, minilm, args.embed_events, args.ingest_batch),
+                              "search": []}
+    result["ingest"]["load_average_after"] = os.getloadavg()
     ing = result["ingest"]
-    print(f"ingest: API {ing['api_batched_events_per_s']:.0f} ev/s, raw SQLCipher bare "
-          f"{ing['raw_sqlcipher_bare_table_events_per_s']:.0f} ev/s ({ing['api_over_raw_bare']:.2f}x), same schema "
-          f"{ing['raw_sqlcipher_same_schema_events_per_s']:.0f} ev/s ({ing['api_over_raw_same_schema']:.2f}x), same "
-          f"schema in batches of 500 {ing['raw_sqlcipher_same_schema_batched_500_events_per_s']:.0f} ev/s "
-          f"({ing['api_over_raw_same_schema_batched_500']:.2f}x); "
+    r = ing["events_per_s_median"]
+    print(f"ingest ({ing['events']} events, batches of {ing['batch']}, median of {ing['reps']}): API {r['api']:.0f} ev/s; "
+          f"raw SQLCipher same schema same batches {r['raw_same_schema_same_batches']:.0f} "
+          f"({ing['api_over_raw_same_schema_same_batches']:.2f}x), one transaction "
+          f"{r['raw_same_schema_one_transaction']:.0f} ({ing['api_over_raw_same_schema_one_transaction']:.2f}x), "
+          f"bare table {r['raw_bare_table_one_transaction']:.0f} ({ing['api_over_raw_bare_table_one_transaction']:.2f}x); "
           f"{ing['bytes_per_event_without_vectors']:.0f} B/event + {ing['bytes_per_event_vectors']} B vectors")
     if "with_embeddings" in ing:
         w = ing["with_embeddings"]
@@ -275,12 +326,15 @@ def main() -> None:
               f"{w['embedded_events_per_s']:.0f} ev/s")
     for n in (int(x) for x in args.sizes.split(",")):
         r = bench_search(n, minilm, args.queries)
+        r["load_average_after"] = os.getloadavg()
         result["search"].append(r)
         b = r["baseline_sqlite_utils_fts5_rank"]
         print(f"{n} events: keyword p50 {r['keyword']['p50_ms']:.1f} / p95 {r['keyword']['p95_ms']:.1f} ms; hybrid "
               f"p50 {r['hybrid']['p50_ms']:.1f} / p95 {r['hybrid']['p95_ms']:.1f} ms (uncached query embedding p95 "
               f"{r['hybrid_uncached_query_embedding']['p95_ms']:.1f}); sqlite-utils ranked p50 "
               f"{b['p50_ms']:.1f} / p95 {b['p95_ms']:.1f} ms ({r['keyword_p95_speedup_vs_baseline']:.1f}x at p95)")
+    result["load_average_end"] = os.getloadavg()
+    print("load average (1, 5, 15 min) at start", result["load_average_start"], "at end", result["load_average_end"])
     print("wrote", write("memory", result))
 
 

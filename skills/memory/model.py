@@ -193,7 +193,9 @@ class SearchOptions:
     """How to search.
 
     mode: "keyword" (BM25 + recency) or "hybrid" (adds cosine similarity of embeddings).
-    limit: results returned. candidates: rows taken per candidate set before re-ranking.
+    limit: results returned. candidates: newest matches taken for all terms together (and for a
+        one-term query); each term alone gets candidates / terms (at least limit); the cosine set
+        gets candidates. Ranking is exact only within these newest-first windows (see search.py).
     half_life_days: recency weight halves every this many days.
     weights: (bm25, cosine, recency) weights of the final score.
     min_cosine: events found only by meaning need at least this cosine similarity.

@@ -88,12 +88,16 @@ class Redactor:
             text, k = _CARD.subn(_card_sub, text)
             n += k - text.count("\0")  # _card_sub marks non-Luhn matches it left alone
             text = text.replace("\0", "")
-        if self.options.passwords:
+        # Each rule needs a password word or a digit: skip the regex scans the text cannot match.
+        plain = text.isascii()
+        low = text.lower()
+        if self.options.passwords and (not plain or any(w in low for w in _WORDS)):
             text, k = _PASSWORD.subn(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED:password]", text)
             n += k
-        for name, rx in self._gov:
-            text, k = rx.subn(f"[REDACTED:{name}]", text)
-            n += k
+        if self._gov and (not plain or any(ch in text for ch in _DIGITS)):
+            for name, rx in self._gov:
+                text, k = rx.subn(f"[REDACTED:{name}]", text)
+                n += k
         for name, rx in self._extra:
             text, k = rx.subn(f"[REDACTED:{name}]", text)
             n += k

@@ -208,6 +208,8 @@ class MemorySkill:
         return results
 
     def _row(self, caller: Caller, ev: EventLike, now: float, retention: Retention) -> Any:
+        if type(ev) is dict and ev.get("app") is None:  # the common case, without ABC isinstance checks
+            return prepare_dict(ev, caller.app, now, retention, self.redactor)
         if isinstance(ev, EventIn):
             return prepare(ev, self._push_app(caller, ev.app), now, retention, self.redactor)
         # JSON-like events skip building an EventIn: same checks and errors, a third of the cost.

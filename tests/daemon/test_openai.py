@@ -27,7 +27,8 @@ def oai(request: pytest.FixtureRequest, daemon: Daemon) -> openai.OpenAI:
     return _unix_client(daemon) if request.param == "unix" else _tcp_client(daemon)
 
 
-def test_models_lists_catalog_and_installed(oai: openai.OpenAI) -> None:
+def test_models_lists_catalog_and_installed(oai: openai.OpenAI, smollm: object) -> None:
+    # smollm: installed and loaded whatever ran before, so the listing cannot depend on test order
     ids = {m.id: m for m in oai.models.list()}
     assert SMOL in ids and "qwen2.5-coder-0.5b" in ids
     assert ids[SMOL].model_extra and ids[SMOL].model_extra["installed"] is True

@@ -19,6 +19,7 @@ from skills.memory import (
     ScopeDenied,
     SearchOptions,
 )
+from skills.memory.store import MIGRATIONS
 from tests.skills.memory.conftest import DAY, seed_day
 
 
@@ -208,6 +209,6 @@ def test_stats_and_bytes_per_event(make_memory: Any) -> None:
     seed_day(mem)
     s = mem.stats(Caller.user())
     assert s["events"] == 8 and s["apps"]["mail"] == 2 and s["encrypted"] is True
-    assert s["encryption"].startswith("SQLCipher 4") and s["schema_version"] == 1
+    assert s["encryption"].startswith("SQLCipher 4") and s["schema_version"] == len(MIGRATIONS)
     assert s["bytes_per_event"] > 0
     assert mem.stats(Caller("mail"))["apps"] == {"mail": 2}

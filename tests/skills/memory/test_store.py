@@ -11,7 +11,7 @@ import pytest
 
 from skills.memory import Caller, MemoryOptions, MemorySkill, StoreError, StoreOptions
 from skills.memory.keys import KeyFileWarning
-from skills.memory.store import MemoryStore
+from skills.memory.store import MIGRATIONS, MemoryStore
 
 SECRET = "zebracorn-7731 quarterly merger with Initech"
 CARD = "4111 1111 1111 1111"
@@ -85,7 +85,7 @@ def test_no_keyring_falls_back_to_a_0600_key_file_with_a_warning(tmp_path: Path)
 
 def test_schema_versions_and_migrations(tmp_path: Path) -> None:
     store = MemoryStore(StoreOptions(tmp_path / "m.db", key_source="file"))
-    assert store.meta("schema_version", "0") == "1"
+    assert store.meta("schema_version", "0") == str(len(MIGRATIONS))
     store.set_meta("schema_version", "99")
     store.close()
     with pytest.raises(StoreError, match="schema 99, newer"):
