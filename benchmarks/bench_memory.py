@@ -3,6 +3,7 @@ synthetic multi-app data, next to raw SQLCipher inserts and a plain sqlite-utils
 
     .venv/bin/python -m benchmarks.bench_memory                      # 10k and 100k
     .venv/bin/python -m benchmarks.bench_memory --sizes 10000,100000,1000000
+    .venv/bin/python -m benchmarks.bench_memory --ingest-only --reps 5   # ingest alone -> memory_ingest.json
 
 Search datasets are built once with raw executemany into the memory schema (plus a sqlite-utils
 FTS table for the baseline) and cached under /tmp/bench_memory (1M events: about 6 minutes on
@@ -287,6 +288,30 @@ def bench_search(n: int, minilm: Any, count: int) -> dict[str, Any]:
     return out
 
 
+def _print_ingest(ing: dict[str, Any]) -> None:
+    r = ing["events_per_s_median"]
+    print(f"ingest ({ing['events']} events, batches of {ing['batch']}, median of {ing['reps']}): API {r['api']:.0f} ev/s; "
+          f"raw SQLCipher same schema same batches {r['raw_same_schema_same_batches']:.0f} "
+          f"({ing['api_over_raw_same_schema_same_batches']:.2f}x), one transaction "
+          f"{r['raw_same_schema_one_transaction']:.0f} ({ing['api_over_raw_same_schema_one_transaction']:.2f}x), "
+          f"bare table {r['raw_bare_table_one_transaction']:.0f} ({ing['api_over_raw_bare_table_one_transaction']:.2f}x); "
+          f"{ing['bytes_per_event_without_vectors']:.0f} B/event + {ing['bytes_per_event_vectors']} B vectors")
+
+
+def ingest_only(args: argparse.Namespace) -> None:
+    """Measure ingest before embeddings alone (seconds, not minutes) and write memory_ingest.json."""
+    work = CACHE / "work-ingest"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    start = os.getloadavg()
+    ing = bench_ingest(args.ingest, work, None, 0, args.ingest_batch, args.reps)
+    result = {"load_average_start": start, "ingest": ing, "load_average_end": os.getloadavg()}
+    _print_ingest(ing)
+    print("load average (1, 5, 15 min) at start", start, "at end", result["load_average_end"])
+    print("wrote", write("memory_ingest", result))
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="10000,100000", help="Search dataset sizes, comma-separated.")
@@ -295,8 +320,14 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200, help="Queries per size.")
     ap.add_argument("--embed-events", type=int, default=200, help="Events for the ingest-with-embeddings run.")
     ap.add_argument("--no-model", action="store_true", help="Skip MiniLM (no hybrid, no embedding ingest).")
+    ap.add_argument("--reps", type=int, default=3, help="Interleaved rounds of each ingest variant (medians are quoted).")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="Measure only ingest before embeddings (no model, no search); writes memory_ingest.json.")
     args = ap.parse_args()
     minilm = None
+    if args.ingest_only:
+        ingest_only(args)
+        return
     if not args.no_model:
         from assistant.config import Config
         from runtime.store import ModelStore
@@ -309,17 +340,12 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     result: dict[str, Any] = {"load_average_start": os.getloadavg(),
-                              "ingest": bench_ingest(args.ingest, work, minilm, args.embed_events, args.ingest_batch),
+                              "ingest": bench_ingest(args.ingest, work, minilm, args.embed_events, args.ingest_batch,
+                                                     args.reps),
                               "search": []}
     result["ingest"]["load_average_after"] = os.getloadavg()
     ing = result["ingest"]
-    r = ing["events_per_s_median"]
-    print(f"ingest ({ing['events']} events, batches of {ing['batch']}, median of {ing['reps']}): API {r['api']:.0f} ev/s; "
-          f"raw SQLCipher same schema same batches {r['raw_same_schema_same_batches']:.0f} "
-          f"({ing['api_over_raw_same_schema_same_batches']:.2f}x), one transaction "
-          f"{r['raw_same_schema_one_transaction']:.0f} ({ing['api_over_raw_same_schema_one_transaction']:.2f}x), "
-          f"bare table {r['raw_bare_table_one_transaction']:.0f} ({ing['api_over_raw_bare_table_one_transaction']:.2f}x); "
-          f"{ing['bytes_per_event_without_vectors']:.0f} B/event + {ing['bytes_per_event_vectors']} B vectors")
+    _print_ingest(ing)
     if "with_embeddings" in ing:
         w = ing["with_embeddings"]
         print(f"  with embeddings: push returns at {w['push_returned_events_per_s']:.0f} ev/s, embedded at "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from assistant.errors import AssistantError
 
@@ -169,9 +169,12 @@ class Event:
         return f"[mem:{self.id}]"
 
 
-@dataclass(frozen=True)
-class PushResult:
-    """What happened to one pushed event: its id, and whether a retry found it already stored."""
+class PushResult(NamedTuple):
+    """What happened to one pushed event: its id, and whether a retry found it already stored.
+
+    A NamedTuple rather than a frozen dataclass: one is built per pushed event, and a frozen
+    dataclass costs twice as much to build (about 1 us), a measurable share of ingest.
+    """
 
     id: int
     duplicate: bool = False

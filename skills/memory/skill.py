@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, Union
 
 from skills.memory.embed import Embedder
-from skills.memory.ingest import prepare, prepare_dict
+from skills.memory.ingest import prepare_batch
 from skills.memory.model import (
     BrowseOptions,
     Caller,
@@ -192,29 +192,12 @@ class MemorySkill:
         if self.paused():
             raise CapturePaused("memory capture is paused by the user; nothing was stored",
                                 "the user can resume it with `assistant memory resume`")
-        now = time.time()
-        retention = self.store.retention()
-        rows = []
-        for i, ev in enumerate(events):
-            try:
-                rows.append(self._row(caller, ev, now, retention))
-            except InvalidEvent as exc:
-                if len(events) > 1:
-                    raise InvalidEvent(f"event {i}: {exc.message}", exc.fix) from None
-                raise
-        results = self.store.insert(rows)
+        batch = prepare_batch(events, caller.app, lambda as_app: self._push_app(caller, as_app), time.time(),
+                              self.store.retention(), self.redactor)
+        results = self.store.insert(batch)
         if self._worker is not None:
             self._worker.notify()
         return results
-
-    def _row(self, caller: Caller, ev: EventLike, now: float, retention: Retention) -> Any:
-        if type(ev) is dict and ev.get("app") is None:  # the common case, without ABC isinstance checks
-            return prepare_dict(ev, caller.app, now, retention, self.redactor)
-        if isinstance(ev, EventIn):
-            return prepare(ev, self._push_app(caller, ev.app), now, retention, self.redactor)
-        # JSON-like events skip building an EventIn: same checks and errors, a third of the cost.
-        as_app = ev.get("app") if isinstance(ev, Mapping) else None
-        return prepare_dict(ev, self._push_app(caller, as_app), now, retention, self.redactor)
 
     def _push_app(self, caller: Caller, as_app: Any) -> str:
         if as_app is None or as_app == caller.app:

@@ -8,6 +8,7 @@ All access goes through one connection under one lock; WAL lets other processes 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -16,13 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from skills.memory.ingest import Row
+from skills.memory.ingest import Batch
 from skills.memory.keys import load_key
 from skills.memory.model import Entities, Event, PushResult, Retention, StoreError
 
 SCHEMA_VERSION = 1
 EVENT_COLS = "id, app, kind, title, body, uri, entities, sensitivity, created, expires, redactions"
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+_EVENT_INSERT = ("INSERT INTO events (id, app, kind, title, body, uri, entities, sensitivity, created, expires, "
+                 "redactions, idem) VALUES (?,?,?,?,?,?,?,?,?,?,?,")
+INSERT_KEYED = _EVENT_INSERT + "?)"
+INSERT_UNKEYED = _EVENT_INSERT + "NULL)"  # see Batch: a literal NULL inserts faster than a bound one
 
 
 @dataclass(frozen=True)
@@ -224,43 +229,60 @@ class MemoryStore:
         return changed
 
     # -- writes -------------------------------------------------------------------------------
-    def insert(self, rows: Sequence[Row]) -> list[PushResult]:
-        """Insert rows in one transaction; rows whose (app, idempotency key) exists return the stored id."""
-        results: list[PushResult | None] = [None] * len(rows)
+    def insert(self, batch: Batch) -> list[PushResult]:
+        """Insert a prepared batch in one transaction; rows whose (app, idempotency key) exists return the stored id."""
+        rows, texts = batch.events, batch.texts
         with self.tx():
-            seen: dict[tuple[str, str], int] = {}
-            keyed: dict[str, list[str]] = {}
-            for r in rows:
-                if r.idem is not None:
-                    keyed.setdefault(r.app, []).append(r.idem)
-            for app, keys in keyed.items():
-                for chunk in _chunks(keys):
-                    q = f"SELECT idem, id FROM events WHERE app = ? AND idem IN ({','.join('?' * len(chunk))})"
-                    for idem, eid in self.conn.execute(q, (app, *chunk)):
-                        seen[(app, idem)] = eid
             row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
             next_id = (row[0] if row else 0) + 1
-            ev_params, fts_params = [], []
-            for i, r in enumerate(rows):
-                k = (r.app, r.idem) if r.idem is not None else None
-                if k is not None and k in seen:
-                    results[i] = PushResult(seen[k], duplicate=True)
+            results: list[PushResult] = []
+            add = results.append
+            if batch.keyed:
+                rows, texts = self._dedupe(rows, texts, next_id, results)
+                keyed = [r for r in rows if len(r) == 12]
+                if keyed:
+                    self.conn.executemany(INSERT_KEYED, keyed)
+                    rows = [r for r in rows if len(r) == 11]
+            else:  # the common case: every row is new, ids are consecutive
+                for eid, r, t in zip(itertools.count(next_id), rows, texts):
+                    r[0] = t[0] = eid
+                    add(PushResult(eid, False, r[10]))
+            if rows:
+                self.conn.executemany(INSERT_UNKEYED, rows)
+            if texts:
+                self.conn.executemany("INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)",
+                                      texts)
+        return results
+
+    def _dedupe(self, rows: list[list[Any]], texts: list[list[Any]], next_id: int,
+                results: list[PushResult]) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Assign ids to the rows not stored yet and return them; append every row's result to results."""
+        seen: dict[tuple[str, str], int] = {}
+        keyed: dict[str, list[str]] = {}
+        for r in rows:
+            if len(r) == 12:
+                keyed.setdefault(r[1], []).append(r[11])
+        for app, keys in keyed.items():
+            for chunk in _chunks(keys):
+                q = f"SELECT idem, id FROM events WHERE app = ? AND idem IN ({','.join('?' * len(chunk))})"
+                for idem, eid in self.conn.execute(q, (app, *chunk)):
+                    seen[(app, idem)] = eid
+        new_rows, new_texts = [], []
+        eid = next_id
+        for r, t in zip(rows, texts):
+            k = (r[1], r[11]) if len(r) == 12 else None
+            if k is not None:
+                old = seen.get(k)
+                if old is not None:
+                    results.append(PushResult(old, duplicate=True))
                     continue
-                eid = next_id
-                next_id += 1
-                if k is not None:
-                    seen[k] = eid
-                ev_params.append((eid, r.app, r.kind, r.title, r.body, r.uri, r.entities_json, r.sensitivity,
-                                  r.created, r.expires, r.idem, r.redactions))
-                fts_params.append((eid, r.title, r.body, r.uri, r.entities_text))
-                results[i] = PushResult(eid, redactions=r.redactions)
-            if ev_params:
-                self.conn.executemany("INSERT INTO events (id, app, kind, title, body, uri, entities, sensitivity, "
-                                      "created, expires, idem, redactions) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                                      ev_params)
-                self.conn.executemany("INSERT INTO events_fts (rowid, title, body, uri, entities) "
-                                      "VALUES (?,?,?,?,?)", fts_params)
-        return [r for r in results if r is not None]
+                seen[k] = eid
+            r[0] = t[0] = eid
+            new_rows.append(r)
+            new_texts.append(t)
+            results.append(PushResult(eid, False, r[10]))
+            eid += 1
+        return new_rows, new_texts
 
     def delete_ids(self, ids: Iterable[int]) -> int:
         """Remove events from the table, the FTS index and the embeddings; return how many existed."""

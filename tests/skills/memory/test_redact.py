@@ -37,3 +37,35 @@ def test_redaction_is_configurable() -> None:
     out, n = r.redact("card 4111111111111111 ssn 123-45-6789 badge BADGE-1234")
     assert "4111111111111111" in out and "123-45-6789" in out
     assert "BADGE-1234" not in out and n == 1
+
+
+def _unguarded(text: str) -> tuple[str, int]:
+    """The redaction rules run one after another with no guard or shortcut: what redact() must equal."""
+    from skills.memory import redact as R
+
+    n = 0
+    text, k = R._CARD.subn(R._card_sub, text)
+    n += k - text.count("\0")
+    text = text.replace("\0", "")
+    text, k = R._PASSWORD.subn(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED:password]", text)
+    n += k
+    for name in ("ssn", "nino", "cpf", "iban"):
+        text, k = R._GOV[name].subn(f"[REDACTED:{name}]", text)
+        n += k
+    return text, n
+
+
+def test_guards_never_change_what_is_redacted() -> None:
+    # Random text dense in digits, separators, capitals and password words, so every rule and
+    # every guard is exercised; the guarded redact() must give exactly the unguarded result.
+    import random
+
+    rnd = random.Random(5)
+    pieces = ["4111 1111 1111 1111", "5500-0000-0000-0004", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "123-45-6789",
+              "AB 12 34 56 C", "AB123456C", "123.456.789-09", "GB82WEST12345698765432", "password: x1",
+              "Token=abc", "my pin is 0000", "PWD : q", "12", "-", ".", " ", "ab", "XY", "9", "é", "٣", "is"]
+    r = Redactor()
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 6)))
+        assert r.redact(text) == _unguarded(text), text
+        assert r.clean(text) is False or _unguarded(text) == (text, 0), text
