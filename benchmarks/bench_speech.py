@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/bench_speech.py [--minutes 3] [--models whisper-tiny.en,whisper-base]
         [--variants default,padded] [--rounds 1]
 
-Each variant is a StreamOptions change from the default (short-window passes, VAD on, 1 s step).
+Each variant is a StreamOptions change from the default (short-window passes, VAD on, 2 s step,
+a pass at each pause). The load average is recorded with each run: other work on the machine slows
+the passes, and a stream that falls behind adapts (beam 1, bigger steps), which costs accuracy.
 Variants run interleaved, round after round, and the report quotes medians over rounds, because
 the machine is shared and absolute timings drift; ratios within one round are what to compare.
 """
@@ -11,6 +13,7 @@ the machine is shared and absolute timings drift; ratios within one round are wh
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "buffer5": {"buffer_seconds": 5.0},
     "buffer6": {"buffer_seconds": 6.0},
     "beam1": {"beam_size": 1},
+    "nopause": {"pause_pass": False},  # passes only every step, not also at each pause
+    "noprompt": {"prompt_chars": 0},
+    "silence0.7": {"end_silence": 0.7},
 }
 
 
@@ -50,13 +56,16 @@ def record(minutes: float, folder: Path) -> tuple[np.ndarray, str]:
     """Return espeak-ng speech at least `minutes` long (16 kHz mono) and its text."""
     from faster_whisper import decode_audio
 
-    words_per_min = 160
-    repeats = max(1, int(minutes * words_per_min / len(PARAGRAPH.split())) + 1)
-    text = PARAGRAPH * repeats
-    raw, wav = folder / "raw.wav", folder / "speech.wav"
-    subprocess.run(["espeak-ng", "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
-    return np.asarray(decode_audio(str(wav)), dtype=np.float32), text
+    def speak(text: str) -> np.ndarray:
+        raw, wav = folder / "raw.wav", folder / "speech.wav"
+        subprocess.run(["espeak-ng", "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
+        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
+        return np.asarray(decode_audio(str(wav)), dtype=np.float32)
+
+    # repeats from the measured length of one paragraph: espeak's real pace is below its -s figure
+    once = len(speak(PARAGRAPH)) / 16000
+    text = PARAGRAPH * max(1, int(np.ceil(minutes * 60 / once)))
+    return speak(text), text
 
 
 def stream(skill: Any, audio: np.ndarray, text: str, options: Any, onset: float) -> dict[str, Any]:
@@ -66,6 +75,7 @@ def stream(skill: Any, audio: np.ndarray, text: str, options: Any, onset: float)
     from skills.speech.stream import simulate
 
     t = skill.transcriber(options)
+    load = os.getloadavg()[0]
     events = list(simulate(t, ArraySource(audio, AudioOptions(0.25))))
     committed = [e for e in events if e.kind == "committed"]
     lags = [e.lag for e in committed]
@@ -78,6 +88,7 @@ def stream(skill: Any, audio: np.ndarray, text: str, options: Any, onset: float)
         "lag_first_third_p50": median(lags[:third]), "lag_last_third_p50": median(lags[-third:]),
         "first_partial_after_onset_s": first_partial - onset, "first_commit_after_onset_s": first_commit - onset,
         "adaptations": [e.note for e in events if e.kind == "adapted"],
+        "load_average_1min": (load + os.getloadavg()[0]) / 2,
     }
 
 
@@ -130,7 +141,8 @@ def main() -> None:
                   f"({m['wer_ratio_stream_vs_offline']:.2f}x offline) | commit lag p50 {m['commit_lag_p50']:.2f} s "
                   f"p95 {m['commit_lag_p95']:.2f} s (first third {m['lag_first_third_p50']:.2f}, last third "
                   f"{m['lag_last_third_p50']:.2f}) | after onset: first partial {m['first_partial_after_onset_s']:.2f} s, "
-                  f"first commit {m['first_commit_after_onset_s']:.2f} s | {len(m['adaptations'])} adaptations")
+                  f"first commit {m['first_commit_after_onset_s']:.2f} s | {len(m['adaptations'])} adaptations "
+                  f"| load {m['load_average_1min']:.1f}")
         if "padded" in r and "default" in r:
             r["rtf_ratio_default_vs_padded"] = r["default"]["stream_rtf"] / max(r["padded"]["stream_rtf"], 1e-9)
             print(f"  short-window streaming costs {r['rtf_ratio_default_vs_padded']:.2f}x the padded path")

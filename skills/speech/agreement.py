@@ -53,7 +53,11 @@ class HypothesisBuffer:
 
     def flush(self) -> list[Word]:
         """Commit everything pending (end of speech or of the stream) and return it."""
-        out, self.previous = self.previous, []
+        return self.take(len(self.previous))
+
+    def take(self, n: int) -> list[Word]:
+        """Commit the first n pending words without agreement (a stalled buffer) and return them."""
+        out, self.previous = self.previous[:n], self.previous[n:]
         if out:
             self.last_committed_end = out[-1].end
             self.committed_tail = (self.committed_tail + out)[-8:]

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 
+# Whisper writes small numbers as digits or as words depending on context ("nine" vs "9"): both
+# sides are spelled out, so neither transcript is charged for a formatting choice
+_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+            "fifteen sixteen seventeen eighteen nineteen twenty").split()
+
 
 def words(text: str) -> list[str]:
-    """Return text as lower-case words without punctuation (hyphens split words)."""
-    return re.findall(r"[\w']+", text.lower().replace("-", " "))
+    """Return text as lower-case words without punctuation (hyphens split words, 0-20 spelled out)."""
+    out = re.findall(r"[\w']+", text.lower().replace("-", " "))
+    return [_NUMBERS[int(w)] if w.isdigit() and int(w) <= 20 else w for w in out]
 
 
 def wer(reference: str, hypothesis: str) -> float:

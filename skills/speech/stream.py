@@ -36,7 +36,12 @@ class StreamOptions:
     first_step: the shorter step used until an utterance's first words commit, so the first
         partial and committed captions come quickly after speech onset.
     beam_size: decoder beam; dropped to 1 when behind.
-    buffer_seconds: the audio window is trimmed at committed words once longer than this.
+    buffer_seconds: once the audio window is longer than this, it is trimmed at the end of the
+        last committed sentence.
+    max_buffer: with no committed sentence end to cut at, a window longer than this is trimmed at
+        the last committed word. On espeak-ng speech with tiny.en, letting windows grow to 15 s
+        (with end_silence 0.45) made Whisper drop whole sentences (WER 0.23 vs 0.11, one run on
+        a simulated clock), so it defaults to buffer_seconds.
     max_lag: hard bound in seconds; older unprocessed audio is skipped (and reported) past it.
     vad: gate passes with Silero VAD (no passes on silence or noise).
     end_silence: seconds of non-speech that end an utterance and commit its pending words.
@@ -45,6 +50,19 @@ class StreamOptions:
         "padded" is faster-whisper's 30 s window, 3-5x costlier per pass on a CPU.
     min_window: seconds a short window is padded up to.
     pad_after: seconds of padding after the audio in a short window (see SttOptions).
+    recover_below: an adaptation is undone (smaller step, beam back) once the compute ratio,
+        scaled by what undoing it would cost, falls below this: a transient load spike must not
+        degrade the rest of a long stream.
+    pause_pass: also run a pass as soon as end_silence follows speech, not only at the next step,
+        committing the utterance sooner. Off by default: on espeak-ng speech with tiny.en it changed
+        nothing with end_silence 0.7 (its sentence pauses are ~0.5 s) and with 0.45 the WER was
+        0.127 vs 0.111 (simulated clock, one run).
+    prompt_chars: characters of committed text before the buffer passed as the decoder prompt
+        (0: none, the default). Measured on espeak-ng speech with tiny.en (simulated clocks, one
+        run each): with the irregular pass schedule of a loaded machine a 200-character prompt
+        raised the WER from 0.16 to 0.23, as a misheard phrase in the prompt is repeated by later
+        passes; with a steady schedule it lowered it from 0.13 to 0.11. Offline transcribe does
+        not condition on earlier text either.
     """
 
     model: str = "whisper-tiny.en"
@@ -56,6 +74,7 @@ class StreamOptions:
     max_step: float = 4.0
     beam_size: int = 2
     buffer_seconds: float = 10.0
+    max_buffer: float = 10.0
     max_lag: float = 8.0
     vad: bool = True
     vad_threshold: float = 0.5
@@ -65,6 +84,9 @@ class StreamOptions:
     window: Window = "short"
     min_window: float = 5.0
     pad_after: float = 2.0
+    recover_below: float = 0.6
+    prompt_chars: int = 0
+    pause_pass: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,8 @@ class StreamingTranscriber:
         self.sentence: list[Word] = []
         self.language: str | None = options.language
         self._cooldown = 0
+        self._pause_seen = 0.0  # end of the last speech a pause-triggered pass has finalised
+        self._undo: list[tuple[str, float]] = []  # (setting, value before) of each adaptation, newest last
         self._utterance_open = False
         self._utterance_committed = False  # words of the current utterance have committed
 
@@ -133,9 +157,19 @@ class StreamingTranscriber:
         self.clock = max(self.clock, self.audio_time if now is None else now)
         events = self._bound_lag()
         step = self.step if self._utterance_committed else min(self.step, self.options.first_step)
-        if self.audio_time - self.processed_to >= step - 1e-9:
+        if self.audio_time - self.processed_to >= step - 1e-9 or self._paused():
             events += self._pass()
         return events
+
+    def _paused(self) -> bool:
+        """Whether speech not yet finalised has just been followed by end_silence of non-speech."""
+        if self.gate is None or not self.options.pause_pass:
+            return False
+        last = self.gate.last_speech()
+        if last is None or last <= self._pause_seen or self.audio_time - last < self.options.end_silence:
+            return False
+        self._pause_seen = last
+        return True
 
     def finish(self) -> list[CaptionEvent]:
         """End of stream: a last pass over unheard audio, then commit everything pending."""
@@ -161,12 +195,13 @@ class StreamingTranscriber:
                 return events
             last = self.gate.last_speech() or 0.0
             ended = end - last >= o.end_silence
-            if ended and not self._utterance_open and not self.hyp.pending():
+            if ended and last <= new_from and not self._utterance_open and not self.hyp.pending():
                 self._cut(max(self.offset, end - 0.5))
                 return events
         else:
             ended = False
-        prompt = " ".join(w.text.strip() for w in self.committed if w.end <= self.offset)[-200:]
+        heard_before = " ".join(w.text.strip() for w in self.committed if w.end <= self.offset)
+        prompt = heard_before[-o.prompt_chars:] if o.prompt_chars else ""
         result = self.engine.transcribe(self.audio, SttOptions(
             language=self.language, task=o.task, beam_size=self.beam, prompt=prompt or None,
             window=o.window, min_window=o.min_window, pad_after=o.pad_after))
@@ -178,7 +213,9 @@ class StreamingTranscriber:
         inst = result.seconds / heard
         self.rtf = inst if self.rtf == 0 else 0.7 * self.rtf + 0.3 * inst
         words = [Word(w.start + self.offset, w.end + self.offset, w.text, w.probability) for w in result.words]
-        new = self.hyp.insert(words)
+        # a long buffer sometimes decodes to a word or two (tiny.en, beam 1, under load); taking
+        # that as the hypothesis discards every pending word, so such a pass is ignored
+        new = [] if not final and self._collapsed(words) else self.hyp.insert(words)
         self._utterance_committed = self._utterance_committed or bool(new)
         events += self._commit(new)
         self._utterance_open = bool(self.hyp.pending())
@@ -188,13 +225,21 @@ class StreamingTranscriber:
             self._utterance_committed = False
             if ended:
                 self._cut(max(self.offset, end - 0.3))
+        events += self._trim()
         pending = self.hyp.pending()
         if pending:
             events.append(self._event("partial", pending))
-        self._trim()
         if o.adapt:
             events += self._adapt()
         return events
+
+    def _collapsed(self, words: Sequence[Word]) -> bool:
+        """Whether a pass heard much less than the previous one over the same, longer audio."""
+        before = self.hyp.pending()
+        if len(before) < 4:
+            return False
+        covered = words[-1].end if words else self.offset
+        return covered < before[-1].end - 1.0 and len(words) < len(before) // 2
 
     def _commit(self, words: Sequence[Word], final: bool = False) -> list[CaptionEvent]:
         events: list[CaptionEvent] = []
@@ -232,19 +277,33 @@ class StreamingTranscriber:
             self.audio = self.audio[n:]
             self.offset += n / SAMPLE_RATE
 
-    def _trim(self) -> None:
+    def _trim(self) -> list[CaptionEvent]:
+        """Shorten a long buffer at committed words; return the events of any words it forces out."""
+        events: list[CaptionEvent] = []
         length = len(self.audio) / SAMPLE_RATE
         if length <= self.options.buffer_seconds:
-            return
-        if self.hyp.last_committed_end > self.offset:
-            # cut after a committed sentence when there is one: a buffer that starts mid-sentence
-            # (or mid-word, as word times are approximate) makes Whisper skip its first words
-            ends = [w.end for w in self.committed[-40:] if w.end > self.offset + 1.0 and re.search(r"[.!?…]$", w.text)]
-            self._cut(ends[-1] if ends else self.hyp.last_committed_end)
-        if len(self.audio) / SAMPLE_RATE > 2 * self.options.buffer_seconds:
-            # nothing agrees for a long time (e.g. a monotone drone): commit and move on
-            self._commit(self.hyp.flush(), final=True)
-            self._cut(self.audio_time - self.options.step)
+            return events
+        # cut after a committed sentence: a buffer that starts mid-sentence (or mid-word, as word
+        # times are approximate) makes Whisper skip or mishear its first words
+        ends = [w.end for w in self.committed[-40:] if w.end > self.offset + 1.0 and re.search(r"[.!?…]$", w.text)]
+        if ends:
+            self._cut(ends[-1])
+        elif length > self.options.max_buffer and self.hyp.last_committed_end > self.offset:
+            self._cut(self.hyp.last_committed_end)
+        if len(self.audio) / SAMPLE_RATE > self.options.max_buffer + 2 * self.step:
+            # passes keep disagreeing, so nothing commits and the buffer grows until Whisper
+            # degrades: commit the latest pass's words that have a step of audio after them, and
+            # cut there, not at the buffer end, so no heard word is dropped
+            pending = self.hyp.pending()
+            stable = [w for w in pending if w.end <= self.audio_time - self.step]
+            if stable:
+                events += self._commit(self.hyp.take(len(stable)), final=True)
+                self._cut(stable[-1].end)
+            elif len(self.audio) / SAMPLE_RATE > 2 * self.options.max_buffer:
+                # nothing heard at all for a long time (e.g. a monotone drone): move on
+                events += self._commit(self.hyp.flush(), final=True)
+                self._cut(self.audio_time - self.step)
+        return events
 
     def _adapt(self) -> list[CaptionEvent]:
         o = self.options
@@ -252,23 +311,46 @@ class StreamingTranscriber:
             self._cooldown -= 1
             return []
         behind = self.clock - self.audio_time  # how long after the audio the captions appear
-        if self.rtf <= 0.8 and behind <= o.max_lag / 2:
-            return []
         why = f"compute/real-time ratio {self.rtf:.2f}, captions {behind:.1f} s behind"
+        if self.rtf <= 0.8 and behind <= o.max_lag / 2:
+            return self._recover(behind, why)
         if self.beam > 1:
+            self._undo.append(("beam", self.beam))
             self.beam, note = 1, f"skipping the beam search (beam 1): {why}"
         elif self.step < o.max_step:
+            self._undo.append(("step", self.step))
             self.step = min(o.max_step, self.step * 2)
             note = f"bigger chunks ({self.step:.1f} s between passes): {why}"
         elif self.smaller:
             new = self.smaller.pop(0)
             self.engine = self.engine_for(new)
+            self._undo.clear()  # a smaller model is kept: switching back would reload, and thrash
             note = f"switched to the smaller model {new}: {why}"
         else:
             return []
         self._cooldown = 2
-        return [CaptionEvent("adapted", "", self.processed_to, self.processed_to, behind, self.rtf,
-                             self.clock, self.language, note)]
+        return [self._adapted(behind, note)]
+
+    def _recover(self, behind: float, why: str) -> list[CaptionEvent]:
+        """Undo the newest adaptation once compute has room for it again (load spikes pass)."""
+        if not self._undo or behind > 1.0:
+            return []
+        setting, value = self._undo[-1]
+        # undoing a bigger step multiplies the passes per second; the beam costs about a third more
+        cost = self.step / value if setting == "step" else 1.35
+        if self.rtf * cost >= self.options.recover_below:
+            return []
+        self._undo.pop()
+        if setting == "step":
+            self.step, note = value, f"back to {value:.1f} s between passes: {why}"
+        else:
+            self.beam, note = int(value), f"back to beam {int(value)}: {why}"
+        self._cooldown = 2
+        return [self._adapted(behind, note)]
+
+    def _adapted(self, behind: float, note: str) -> CaptionEvent:
+        return CaptionEvent("adapted", "", self.processed_to, self.processed_to, behind, self.rtf,
+                            self.clock, self.language, note)
 
     def _bound_lag(self) -> list[CaptionEvent]:
         unheard = self.audio_time - self.processed_to

@@ -71,3 +71,11 @@ def test_cut_loop_keeps_one_copy_of_a_repetition_loop() -> None:
     assert cut_loop([1, 2, 3, 4, 5, 4, 5, 4, 5, 4]) == [1, 2, 3, 4, 5]
     assert cut_loop([9, 9, 9, 9, 9, 9, 2]) == [9]
     assert cut_loop([1, 1, 1, 2, 1, 2, 3]) == [1, 1, 1, 2, 1, 2, 3]  # short stutters are speech, not loops
+
+
+def test_wer_spells_out_small_numbers_on_both_sides() -> None:
+    from skills.speech.metrics import wer
+
+    assert wer("It opens at nine.", "It opens at 9") == 0.0
+    assert wer("Up to 5 books", "up to five books.") == 0.0
+    assert wer("opens at nine", "open that night") == 1.0  # real errors still count
