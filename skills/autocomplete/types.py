@@ -110,7 +110,7 @@ class AutocompleteOptions:
 
     prose_model: str | None = None
     code_model: str | None = None
-    budget_ms: float = 25.0
+    budget_ms: float = 20.0
     budget_ms_code: float = 80.0
     word_completion: bool = True
     max_tokens_prose: int = 8
