@@ -48,6 +48,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "beam1": {"beam_size": 1},
     "nopause": {"pause_pass": False},  # passes only every step, not also at each pause
     "noprompt": {"prompt_chars": 0},
+    "prompt": {"prompt_chars": 200},
     "silence0.7": {"end_silence": 0.7},
 }
 
