@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.daemon.settings import DaemonConfig
 from assistant.errors import AssistantError
@@ -66,7 +67,8 @@ def start(settings: DaemonConfig, extra_args: tuple[str, ...] = (), wait: float 
     while time.monotonic() < deadline:
         st = status(settings)
         if st.running:
-            return st
+            # status() reads the pid file before probing the socket, so it can miss a file written in between
+            return st if st.pid is not None else replace(st, pid=proc.pid)
         if proc.poll() is not None:
             raise AssistantError(f"the daemon exited with status {proc.returncode}",
                                  f"see its log: {settings.log_path}")

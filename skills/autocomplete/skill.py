@@ -107,9 +107,10 @@ class Autocomplete:
                 if isinstance(fresh, CompleteResult):
                     return fresh
                 return Pending(self, s, req, fresh, "", True, t0, t0 + budget / 1000)
-            if p.behind(typed):
+            if typed and p.behind(typed):
                 # typed ahead of a running generation: answer from the instant sources now, and
-                # leave the generation running for the next keystrokes rather than wait for it
+                # leave the generation running for the next keystrokes rather than wait for it (the
+                # same position asked again, typed == "", waits for it within the budget instead)
                 instant = self._instant(req)
                 return CompleteResult(tuple(instant[: req.max_suggestions]), partial=True, latency_ms=_ms(t0))
         return Pending(self, s, req, p, typed, False, t0, t0 + budget / 1000)

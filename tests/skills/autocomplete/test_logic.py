@@ -203,3 +203,10 @@ def test_word_being_typed_is_completed_from_the_document_without_the_model(make_
     r = ac.complete(CompleteRequest("The quarterly numbers are in. About the quar"))
     assert r.text == "terly" and r.suggestions[0].source == "word" and not r.model_called
     assert fake(ac).calls == 0
+
+
+def test_the_same_position_asked_again_waits_for_the_running_generation(make_fake: Make) -> None:
+    ac = make_fake(reply="world is round.", token_delay=0.02, word_completion=False)
+    first = ac.complete(CompleteRequest("Hello ", budget_ms=1))
+    again = ac.complete(CompleteRequest("Hello ", budget_ms=3000))
+    assert first.partial and not again.model_called and again.text == "world is round." and fake(ac).calls == 1
