@@ -46,6 +46,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "buffer5": {"buffer_seconds": 5.0},
     "buffer6": {"buffer_seconds": 6.0},
     "beam1": {"beam_size": 1},
+    "beam5": {"beam_size": 5},  # what offline transcribe uses
     "nopause": {"pause_pass": False},  # passes only every step, not also at each pause
     "noprompt": {"prompt_chars": 0},
     "prompt": {"prompt_chars": 200},
