@@ -91,15 +91,10 @@ class Prediction:
     def wait(self, typed: str, req: CompleteRequest, deadline: float) -> tuple[str, bool]:
         """Wait until the suggestion after typed is final or the deadline passes; return it and
         whether it is final (False means partial). A keystroke that types through the prediction
-        gets what is already known at once: the rest arrives with the next keystrokes. A keystroke
-        typed ahead of the generation waits for it to catch up, and cancels it if it diverges."""
+        gets what is already known at once: the rest arrives with the next keystrokes. (A keystroke
+        typed ahead of the generation never waits here: Autocomplete.begin answers it at once.)"""
         with self.cond:
             while True:
-                if not self.text.startswith(typed) and not typed.startswith(self.text):
-                    # the generation went another way than the user typed: it is of no more use
-                    self.stale = True
-                    self.stop.cancel()
-                    return "", True
                 text, final = self._remainder(typed, req)
                 if final or self.stale or (typed and text):
                     return text, final

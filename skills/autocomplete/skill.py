@@ -26,7 +26,7 @@ from skills.autocomplete.kvstate import Snapshot, common_prefix, kv_for
 from skills.autocomplete.lexicon import Lexicon, complete_word, vocabulary_words, word_part
 from skills.autocomplete.phrases import PhraseModel
 from skills.autocomplete.session import Prediction, Session
-from skills.autocomplete.text import line_prefix, partial_word, suffix_window, window_start
+from skills.autocomplete.text import line_prefix, suffix_window, window_start
 from skills.autocomplete.types import (
     AutocompleteOptions,
     CompleteRequest,
@@ -162,23 +162,21 @@ class Autocomplete:
         """Learned phrases, recent names and completions of the word being typed that fit now,
         best first (no model involved)."""
         out: list[Suggestion] = []
+        part = word_part(req.prefix, req.kind)
         if req.kind == "prose":
             for text, count in self.phrases.suggest(req.prefix, self.options.min_phrase_count, req.max_suggestions):
                 out.append(Suggestion(text, "phrase", 0.6 + 0.05 * min(count, 6)))
-            part = partial_word(req.prefix)
             if part[:1].isupper():
                 for name in self.context.recent_names(req.app):
                     if name.startswith(part) and len(name) > len(part):
                         out.append(Suggestion(name[len(part) :], "name", 0.55))
-        if self.options.word_completion:
-            part = word_part(req.prefix, req.kind)
-            if part:
-                lexicon = self._lexicons.get((self._model_id(req.kind), req.kind))
-                seen = {x.text for x in out}
-                for i, text in enumerate(complete_word(part, req.kind, req.prefix, req.suffix, lexicon,
-                                                       req.max_suggestions)):
-                    if text not in seen:
-                        out.append(Suggestion(text, "word", 0.45 - 0.01 * i))
+        if self.options.word_completion and part:
+            lexicon = self._lexicons.get((self._model_id(req.kind), req.kind))
+            seen = {x.text for x in out}
+            for i, text in enumerate(complete_word(part, req.kind, req.prefix, req.suffix, lexicon,
+                                                   req.max_suggestions)):
+                if text not in seen:
+                    out.append(Suggestion(text, "word", 0.45 - 0.01 * i))
         return sorted(out, key=lambda x: -x.score)
 
     def _rank(self, req: CompleteRequest, text: str, source: str) -> list[Suggestion]:
@@ -329,20 +327,10 @@ class Pending:
 
     def result(self) -> CompleteResult:
         """Wait until the suggestion is final or the budget ends; return the ranked answer."""
-        ac, s, req, p, typed, started = self.ac, self.s, self.req, self.p, self.typed, self.started
+        s, req, p, typed, started = self.s, self.req, self.p, self.typed, self.started
         text, final = p.wait(typed, req, self.deadline)
-        if p.stale and not started:
-            # the generation this keystroke followed went another way: answer afresh in the time left
-            with s.mu:
-                if s.current is p:
-                    fresh = ac._fresh(s, req, self.t0)
-                    if isinstance(fresh, CompleteResult):
-                        return fresh
-                    p, typed, started = fresh, "", True
-            if started:
-                text, final = p.wait(typed, req, self.deadline)
         source = "model" if started else ("type_through" if typed else p.source)
-        ranked = ac._rank(req, text, source)  # type: ignore[arg-type]
+        ranked = self.ac._rank(req, text, source)  # type: ignore[arg-type]
         st = p.stats if started and p.done else None
         return CompleteResult(
             tuple(ranked[: req.max_suggestions]),
