@@ -46,7 +46,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "buffer5": {"buffer_seconds": 5.0},
     "buffer6": {"buffer_seconds": 6.0},
     "beam1": {"beam_size": 1},
-    "beam5": {"beam_size": 5},  # what offline transcribe uses
+    "beam2": {"beam_size": 2},
+    "beam5": {"beam_size": 5},  # what offline transcribe uses (the default)
     "nopause": {"pause_pass": False},  # passes only every step, not also at each pause
     "noprompt": {"prompt_chars": 0},
     "prompt": {"prompt_chars": 200},
@@ -134,8 +135,9 @@ def main() -> None:
                 runs[v].append(stream(skill, audio, text, opts, onset))
         print(f"{model}: offline RTF {r['offline_rtf']:.2f} WER {r['offline_wer']:.3f}")
         for v in variants:
-            m = {k: median([x[k] for x in runs[v]]) for k in runs[v][0] if k != "adaptations"}
+            m: dict[str, Any] = {k: median([x[k] for x in runs[v]]) for k in runs[v][0] if k != "adaptations"}
             m["adaptations"] = runs[v][-1]["adaptations"]
+            m["stream_wer_each_round"] = [x["stream_wer"] for x in runs[v]]
             m["wer_ratio_stream_vs_offline"] = m["stream_wer"] / max(r["offline_wer"], 1e-9)
             m["rtf_ratio_stream_vs_offline"] = m["stream_rtf"] / max(r["offline_rtf"], 1e-9)
             r[v] = m

@@ -58,7 +58,7 @@ def test_collapsed_pass_does_not_discard_pending_words() -> None:
 
 
 def test_adaptation_is_undone_when_the_load_passes() -> None:
-    costs = (1.6,) * 6 + (0.05,) * 40  # a load spike, then a fast machine again
+    costs = (2.6,) * 6 + (0.05,) * 40  # a load spike, then a fast machine again
     events, t = stream(Flaky(SCRIPT, costs=costs), 40.6, beam_size=2)
     notes = [e.note for e in events if e.kind == "adapted"]
     assert notes[0].startswith("skipping the beam") and any(n.startswith("bigger chunks") for n in notes)
