@@ -1,13 +1,15 @@
 """Streaming captions vs offline faster-whisper on an espeak-ng recording: RTF, commit lag, WER.
 
     .venv/bin/python benchmarks/bench_speech.py [--minutes 3] [--models whisper-tiny.en,whisper-base]
-        [--variants default,padded] [--rounds 1]
+        [--variants default,padded] [--rounds 1] [--hog 0]
 
 Each variant is a StreamOptions change from the default (short-window passes, VAD on, 2 s step,
-a pass at each pause). The load average is recorded with each run: other work on the machine slows
+beam 5). The load average is recorded with each run: other work on the machine slows
 the passes, and a stream that falls behind adapts (beam 1, bigger steps), which costs accuracy.
 Variants run interleaved, round after round, and the report quotes medians over rounds, because
 the machine is shared and absolute timings drift; ratios within one round are what to compare.
+`--hog N` runs N busy processes during the streams (not the offline reference), for a repeatable
+"loaded machine". The recording is resampled without dither, so every run hears the same audio.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def record(minutes: float, folder: Path) -> tuple[np.ndarray, str]:
     def speak(text: str) -> np.ndarray:
         raw, wav = folder / "raw.wav", folder / "speech.wav"
         subprocess.run(["espeak-ng", "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
-        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
+        subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
         return np.asarray(decode_audio(str(wav)), dtype=np.float32)
 
     # repeats from the measured length of one paragraph: espeak's real pace is below its -s figure
@@ -102,6 +104,7 @@ def main() -> None:
     ap.add_argument("--variants", default="default,padded")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--name", default="speech")
+    ap.add_argument("--hog", type=int, default=0, help="busy processes to run during the streams")
     args = ap.parse_args()
     from runtime.engines.whisper import SttOptions, WhisperEngine
     from runtime.planner import PlanOptions, plan_all
@@ -120,7 +123,8 @@ def main() -> None:
     onset = float(np.argmax(np.abs(audio) > 0.02)) / 16000
     variants = args.variants.split(",")
     print(f"espeak-ng recording: {seconds:.0f} s, speech onset {onset:.2f} s; variants {variants} x {args.rounds}")
-    out: dict[str, Any] = {"audio_seconds": seconds, "rounds": args.rounds, "variants": {v: VARIANTS[v] for v in variants}}
+    out: dict[str, Any] = {"audio_seconds": seconds, "rounds": args.rounds, "busy_processes": args.hog,
+                           "variants": {v: VARIANTS[v] for v in variants}}
     for model in args.models.split(","):
         engine = skill.engine(model)
         engine.transcribe(audio[:16000 * 3], SttOptions(language="en", window="short"))  # warm up: first call pays setup
@@ -129,10 +133,15 @@ def main() -> None:
         off_s = time.perf_counter() - t0
         r: dict[str, Any] = {"offline_rtf": off_s / seconds, "offline_wer": wer(text, offline.text)}
         runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
-        for _ in range(args.rounds):
-            for v in variants:
-                opts = StreamOptions(**{"model": model, "language": "en", **VARIANTS[v]})
-                runs[v].append(stream(skill, audio, text, opts, onset))
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.hog)]
+        try:
+            for _ in range(args.rounds):
+                for v in variants:
+                    opts = StreamOptions(**{"model": model, "language": "en", **VARIANTS[v]})
+                    runs[v].append(stream(skill, audio, text, opts, onset))
+        finally:
+            for h in hogs:
+                h.kill()
         print(f"{model}: offline RTF {r['offline_rtf']:.2f} WER {r['offline_wer']:.3f}")
         for v in variants:
             m: dict[str, Any] = {k: median([x[k] for x in runs[v]]) for k in runs[v][0] if k != "adaptations"}

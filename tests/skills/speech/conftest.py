@@ -17,7 +17,7 @@ def speak(text: str, out: Path, voice: str = "en") -> np.ndarray:
     """Return espeak-ng speech as float32 mono 16 kHz (resampled by sox)."""
     raw = out.with_suffix(".22k.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", "130", "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(out)], check=True, capture_output=True)
+    subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", str(out)], check=True, capture_output=True)
     from faster_whisper import decode_audio
 
     return np.asarray(decode_audio(str(out)), dtype=np.float32)
