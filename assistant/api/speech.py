@@ -95,7 +95,7 @@ class CaptionsOptions(BaseModel):
     language: Optional[str] = None
     task: Literal["transcribe", "translate"] = "transcribe"
     translate_to: Optional[str] = None
-    step: float = Field(default=1.0, ge=0.2, le=10.0)
+    step: Optional[float] = Field(default=None, ge=0.2, le=10.0)  # seconds between passes; None: the skill's default (2 s)
 
 
 class CaptionMessage(BaseModel):

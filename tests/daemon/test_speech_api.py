@@ -209,3 +209,15 @@ def test_captions_websocket_needs_token_scope_and_loopback_host(stt_daemon: Daem
     # a hostile page's DNS-rebound name is refused like on HTTP
     r = httpx.get(f"{stt_daemon.url}/v1/audio/captions", headers={"Host": "evil.example"})
     assert r.status_code == 403
+
+
+def test_captions_options_default_to_the_skills_tuned_step() -> None:
+    from types import SimpleNamespace
+
+    from assistant.daemon.handlers.speech import _options
+    from skills.speech import StreamOptions
+
+    ws = SimpleNamespace(query_params={"translate_to": "pt"})
+    assert _options(ws).step == StreamOptions().step  # 2 s: 1 s passes cost twice and mishear more
+    ws = SimpleNamespace(query_params={"step": "1.5"})
+    assert _options(ws).step == 1.5

@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -151,7 +152,8 @@ def _options(websocket: WebSocket) -> Any:
         field = ".".join(str(p) for p in first.get("loc", ())) or "query"
         raise BadRequest(f"{field}: {first.get('msg', 'invalid')}", "see CaptionsOptions in assistant.api.speech",
                          field=field) from None
-    return StreamOptions(model=q.model, language=q.language, task=q.task, translate_to=q.translate_to, step=q.step)
+    options = StreamOptions(model=q.model, language=q.language, task=q.task, translate_to=q.translate_to)
+    return options if q.step is None else replace(options, step=q.step)
 
 
 def _message(ev: Any) -> dict[str, Any]:
