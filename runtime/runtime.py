@@ -99,6 +99,36 @@ class Runtime:
             fim = "fim" in model.manifest.roles
         return LlamaEngine.load(model.id, model.path, plan, opts, fim=fim)
 
+    def hold_speech(self, model_id: str) -> Any:
+        """Return the Whisper engine for model_id, loaded under the memory budget like the text
+        models and kept loaded (shared by caption streams and transcriptions) until release()."""
+        return self.scheduler.pin(model_id, self._load_speech)
+
+    def release(self, model_id: str) -> None:
+        """Let a held model age out like any idle one."""
+        self.scheduler.unpin(model_id)
+
+    def _load_speech(self, model_id: str) -> tuple[Any, LoadReport]:
+        from runtime.engines.whisper import WhisperEngine
+
+        model = self.store.ensure(model_id)
+        if model.format != "ctranslate2":
+            raise ModelError(f"{model_id} is a {model.format} model, not a Whisper model",
+                             "use whisper-tiny.en or whisper-base (`assistant models`)")
+        engine = WhisperEngine.load(model_id, model.path, self.plans["ctranslate2"])
+        return engine, engine.report
+
+    def _text_model(self, model_id: str) -> str:
+        # a held Whisper engine sits in the scheduler too: never hand it to a text caller
+        try:
+            fmt = self.store.get(model_id).format
+        except ModelError:
+            return model_id  # not installed: loading says so, with the fix
+        if fmt not in self._loaders:
+            raise ModelError(f"{model_id} is a {fmt} model, not a text-generation model",
+                             "pick a GGUF model for chat and completion")
+        return model_id
+
     # -- generation -------------------------------------------------------------------------------
     def chat(
         self,
@@ -108,7 +138,7 @@ class Runtime:
         cancel: CancelToken | None = None,
     ) -> Iterator[TokenEvent]:
         """Stream a chat reply rendered with the model's own template; returns GenerationStats."""
-        model_id = model or self.model_for("chat")
+        model_id = self._text_model(model or self.model_for("chat"))
         with self.scheduler.use(model_id) as engine:
             prompt, stops = engine.chat_prompt(messages)
             opts = replace(options, stop=tuple(options.stop) + stops)
@@ -124,7 +154,7 @@ class Runtime:
         cancel: CancelToken | None = None,
     ) -> Iterator[TokenEvent]:
         """Stream a plain completion of prompt; returns GenerationStats."""
-        return self.scheduler.stream(model or self.model_for("chat"), prompt, options, cancel)
+        return self.scheduler.stream(self._text_model(model or self.model_for("chat")), prompt, options, cancel)
 
     def close(self) -> None:
         self.scheduler.close()

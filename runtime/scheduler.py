@@ -85,6 +85,11 @@ class _Slot:
     report: LoadReport | None = None
     last_used: float = 0.0
     users: int = 0
+    pins: int = 0  # holders that keep the engine loaded and shared (see Scheduler.pin)
+
+    @property
+    def idle(self) -> bool:
+        return self.engine is not None and self.users == 0 and self.pins == 0
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,9 @@ class Scheduler:
 
     # -- leasing ---------------------------------------------------------------------------
     @contextmanager
-    def use(self, model_id: str, timeout: float | None = None) -> Iterator[Any]:
-        """Yield the loaded engine for model_id, exclusively, loading it if needed.
+    def use(self, model_id: str, timeout: float | None = None, loader: Loader | None = None) -> Iterator[Any]:
+        """Yield the loaded engine for model_id, exclusively, loading it if needed (with `loader`
+        when given, else the scheduler's loader for the model).
 
         Raises Busy when the queue is full or the wait exceeds the timeout.
         """
@@ -152,13 +158,30 @@ class Scheduler:
             m.last_queue_wait = waited
             m.queue_wait_seconds += waited
             if slot.engine is None:
-                self._load(slot, m)
+                self._load(slot, m, loader)
             yield slot.engine
         finally:
             with self._mu:
                 slot.last_used = self._clock()
                 slot.users -= 1
             slot.lock.release()
+
+    def pin(self, model_id: str, loader: Loader | None = None, timeout: float | None = None) -> Any:
+        """Return the engine for model_id, loaded like use() - counted in the memory budget, idle
+        models evicted to make room - and kept loaded until unpin(). For engines a skill holds
+        across calls and threads (Whisper during caption streams); never evicted while pinned."""
+        with self.use(model_id, timeout, loader) as engine:
+            with self._mu:
+                self._slots[model_id].pins += 1
+            return engine
+
+    def unpin(self, model_id: str) -> None:
+        """Release one pin(); the model then ages out like any idle model."""
+        with self._mu:
+            s = self._slots.get(model_id)
+            if s is not None and s.pins:
+                s.pins -= 1
+                s.last_used = self._clock()
 
     def stream(
         self,
@@ -182,12 +205,12 @@ class Scheduler:
         m.generation_seconds += stats.generation_seconds
 
     # -- loading and eviction ------------------------------------------------------------------
-    def _load(self, slot: _Slot, m: ModelMetrics) -> None:
+    def _load(self, slot: _Slot, m: ModelMetrics, loader: Loader | None = None) -> None:
         with self._load_mu:
             need = self._estimate(slot.model_id)
             self._make_room(need, exclude=slot.model_id)
             t0 = time.perf_counter()
-            engine, report = self._loader_for(slot.model_id)(slot.model_id)
+            engine, report = (loader or self._loader_for(slot.model_id))(slot.model_id)
             m.loads += 1
             m.load_seconds += time.perf_counter() - t0
             with self._mu:
@@ -208,7 +231,7 @@ class Scheduler:
             )
         with self._mu:
             while self._resident() + need > self.memory_budget:
-                idle = [s for s in self._slots.values() if s.engine is not None and s.users == 0 and s.model_id != exclude]
+                idle = [s for s in self._slots.values() if s.idle and s.model_id != exclude]
                 if not idle:
                     raise Busy(
                         f"memory budget of {self.memory_budget / 2**20:.0f} MiB is taken by models in use",
@@ -231,7 +254,7 @@ class Scheduler:
         gone = []
         with self._mu:
             for s in self._slots.values():
-                if s.engine is not None and s.users == 0 and now - s.last_used > self.keep_alive:
+                if s.idle and now - s.last_used > self.keep_alive:
                     self._evict(s)
                     gone.append(s.model_id)
         return gone
@@ -240,7 +263,7 @@ class Scheduler:
         """Unload model_id now if it is loaded and idle; return whether it was unloaded."""
         with self._mu:
             s = self._slots.get(model_id)
-            if s is None or s.engine is None or s.users:
+            if s is None or not s.idle:
                 return False
             self._evict(s)
             return True
@@ -250,7 +273,8 @@ class Scheduler:
         now = self._clock()
         with self._mu:
             return [
-                LoadedModel(s.model_id, s.report.device, s.report.memory_bytes, now - s.last_used, s.users > 0, s.report)
+                LoadedModel(s.model_id, s.report.device, s.report.memory_bytes, now - s.last_used,
+                            s.users > 0 or s.pins > 0, s.report)
                 for s in self._slots.values()
                 if s.engine is not None and s.report is not None
             ]

@@ -122,7 +122,8 @@ class WhisperEngine:
             return WhisperModel(str(folder), device=cand.device, compute_type=cand.compute_type,
                                 cpu_threads=cand.threads, local_files_only=True)
 
-        model, report = load_with_fallback(model_id, plan, attempt)
+        weights = (Path(folder) / "model.bin").stat().st_size  # CTranslate2 keeps about this much resident
+        model, report = load_with_fallback(model_id, plan, attempt, lambda _: weights)
         return cls(model_id, model, report)
 
     def transcribe(self, audio: np.ndarray, options: SttOptions = SttOptions()) -> SttResult:

@@ -25,9 +25,11 @@ SMALLER = {"whisper-base": ("whisper-tiny.en",)}
 class SpeechSkill:
     """Loads Whisper models once (by store id) and runs offline and streaming recognition."""
 
-    def __init__(self, load: Callable[[str], SpeechEngine], translate: Callable[[str, str, str], str] | None = None) -> None:
+    def __init__(self, load: Callable[[str], SpeechEngine], translate: Callable[[str, str, str], str] | None = None,
+                 release: Callable[[str, SpeechEngine], None] = lambda _id, engine: engine.close()) -> None:
         self._load = load
         self._translate = translate
+        self._release = release
         self._engines: dict[str, SpeechEngine] = {}
         self._mu = threading.Lock()
 
@@ -69,24 +71,19 @@ class SpeechSkill:
 
     def close(self) -> None:
         with self._mu:
-            for e in self._engines.values():
-                e.close()
+            for model_id, e in self._engines.items():
+                self._release(model_id, e)
             self._engines.clear()
 
 
 def create(services: Any) -> SpeechSkill:
-    """Build the speech skill over the runtime's store and ctranslate2 plan, and the translate skill."""
-    from runtime.engines.whisper import WhisperEngine
-
+    """Build the speech skill over the runtime (Whisper engines held under its memory budget) and
+    the translate skill."""
     rt = services.runtime
-
-    def load(model_id: str) -> SpeechEngine:
-        model = rt.store.ensure(model_id)
-        return WhisperEngine.load(model_id, model.path, rt.plans["ctranslate2"])
 
     def translate(text: str, source: str, target: str) -> str:
         from skills.translate import TranslateOptions
 
         return services.skill("translate").translate(text, TranslateOptions(source=source, target=target)).text  # type: ignore[no-any-return]
 
-    return SpeechSkill(load, translate)
+    return SpeechSkill(rt.hold_speech, translate, release=lambda model_id, _engine: rt.release(model_id))

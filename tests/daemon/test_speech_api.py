@@ -221,3 +221,17 @@ def test_captions_options_default_to_the_skills_tuned_step() -> None:
     assert _options(ws).step == StreamOptions().step  # 2 s: 1 s passes cost twice and mishear more
     ws = SimpleNamespace(query_params={"step": "1.5"})
     assert _options(ws).step == 1.5
+
+
+def test_whisper_is_held_under_the_runtime_memory_budget(stt_daemon: Daemon, audio: dict[str, Path],
+                                                          real_runtime: Any) -> None:
+    from assistant.errors import ModelError
+    from runtime.engines.base import ChatMessage
+
+    with open(audio["en"], "rb") as f:
+        _oai(stt_daemon).audio.transcriptions.create(model="whisper-1", file=f)
+    held = {m.model_id: m for m in real_runtime.scheduler.loaded()}["whisper-tiny.en"]
+    assert held.in_use and held.memory_bytes > 10 * 2**20  # counted, and not evictable while held
+    assert held.memory_bytes == real_runtime.store.get("whisper-tiny.en").path.joinpath("model.bin").stat().st_size
+    with pytest.raises(ModelError, match="not a text-generation model"):
+        list(real_runtime.chat([ChatMessage("user", "hi")], model="whisper-tiny.en"))

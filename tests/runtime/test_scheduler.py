@@ -79,6 +79,33 @@ def test_models_in_use_are_never_evicted() -> None:
                 pass
 
 
+def test_pinned_models_count_in_the_budget_and_stay_until_unpinned() -> None:
+    clock = Clock()
+    s, loads = make({"a": 60 * MB, "stt": 30 * MB, "b": 60 * MB}, clock, memory_budget=100 * MB, keep_alive=10)
+    with s.use("a"):
+        pass
+    clock.t += 1
+    held = s.pin("stt")
+    assert held is s.pin("stt") and loads == ["a", "stt"]  # loaded once, pinned twice
+    with s.use("b"):  # 30 pinned + 60: "a" must go, the pinned model stays
+        pass
+    assert sorted(m.model_id for m in s.loaded()) == ["b", "stt"] and s.metrics["a"].evictions == 1
+    assert next(m for m in s.loaded() if m.model_id == "stt").in_use
+    clock.t += 100
+    assert s.evict_expired() == ["b"] and not s.unload("stt")  # never aged out or unloaded while pinned
+    s.unpin("stt")
+    assert not s.unload("stt")  # still pinned once
+    s.unpin("stt")
+    clock.t += 11
+    assert s.evict_expired() == ["stt"]
+
+
+def test_pin_loads_with_the_given_loader() -> None:
+    s, loads = make({"x": MB})
+    eng = FakeTextEngine("x", reply="mine", report=LoadReport("x", "cpu", ("test",), (), 0.0, MB))
+    assert s.pin("x", loader=lambda mid: (eng, eng.report)) is eng and loads == []
+
+
 def test_keep_alive_expiry() -> None:
     clock = Clock()
     s, loads = make({"a": MB}, clock, keep_alive=10)
