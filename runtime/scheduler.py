@@ -183,6 +183,12 @@ class Scheduler:
                 s.pins -= 1
                 s.last_used = self._clock()
 
+    def holders(self, model_id: str) -> int:
+        """How many pin() holders keep model_id loaded now."""
+        with self._mu:
+            s = self._slots.get(model_id)
+            return s.pins if s is not None else 0
+
     def stream(
         self,
         model_id: str,

@@ -52,10 +52,23 @@ class MiniLMEmbedder:
 
     @classmethod
     def from_services(cls, services: Any) -> "MiniLMEmbedder":
-        """Return an embedder for the store's minilm-l6-int8 model and the runtime's ONNX plan."""
+        """Return the embedder for the store's minilm-l6-int8 model on the runtime's ONNX plan,
+        loaded through the runtime's scheduler: counted in its memory budget and held until
+        `services.runtime.release(MODEL_ID)`."""
         rt = services.runtime
-        model = rt.store.ensure(MODEL_ID)
-        return cls(model.path, rt.plans.get("onnx"))
+
+        def load(model_id: str) -> tuple["MiniLMEmbedder", Any]:
+            embedder = cls(rt.store.ensure(model_id).path, rt.plans.get("onnx"))
+            with embedder._mu:
+                embedder._load()
+            return embedder, embedder.report
+
+        return rt.scheduler.pin(MODEL_ID, load)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Drop the ONNX session (the scheduler calls this when it evicts the model)."""
+        with self._mu:
+            self._session = None
 
     def _load(self) -> None:
         if not self.tokenizer_path.is_file():
@@ -86,7 +99,8 @@ class MiniLMEmbedder:
             self.plan = plan_all(probe(), PlanOptions())["onnx"]
         from runtime.loading import load_with_fallback
 
-        self._session, self.report = load_with_fallback(MODEL_ID, self.plan, attempt)
+        size = self.model_path.stat().st_size  # onnxruntime keeps about the model's size resident
+        self._session, self.report = load_with_fallback(MODEL_ID, self.plan, attempt, lambda _: size)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tok = tok
 

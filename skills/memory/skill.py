@@ -69,8 +69,10 @@ class MemorySkill:
     """Cross-app context memory: push, search, resolve, browse, forget, pause, retention, stats."""
 
     def __init__(self, options: MemoryOptions, embedder: Embedder | None = None,
-                 embedder_factory: Callable[[], Embedder] | None = None) -> None:
+                 embedder_factory: Callable[[], Embedder] | None = None,
+                 release_embedder: Callable[[], None] | None = None) -> None:
         self.options = options
+        self._release = release_embedder  # called at close() when the factory built the embedder
         self.store = MemoryStore(options.store)
         self.redactor = Redactor(options.redact)
         self._embedder = embedder
@@ -363,3 +365,6 @@ class MemorySkill:
             self._worker = None
         self.searcher.close()
         self.store.close()
+        if self._release is not None and self._factory is not None and self._embedder is not None:
+            self._release()
+            self._embedder = None

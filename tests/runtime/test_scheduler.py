@@ -87,6 +87,7 @@ def test_pinned_models_count_in_the_budget_and_stay_until_unpinned() -> None:
     clock.t += 1
     held = s.pin("stt")
     assert held is s.pin("stt") and loads == ["a", "stt"]  # loaded once, pinned twice
+    assert s.holders("stt") == 2 and s.holders("a") == 0
     with s.use("b"):  # 30 pinned + 60: "a" must go, the pinned model stays
         pass
     assert sorted(m.model_id for m in s.loaded()) == ["b", "stt"] and s.metrics["a"].evictions == 1

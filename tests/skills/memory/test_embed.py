@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,3 +36,22 @@ def test_hybrid_search_finds_paraphrases(make_memory: Any, minilm: Any) -> None:
     hits = mem.search(app, "car repair", SearchOptions(mode="hybrid"))
     assert hits[0].event.id == car and hits[0].cosine > 0.4
     assert mem.embedder is minilm
+
+
+def test_the_memory_skill_holds_minilm_under_the_runtime_memory_budget(real_runtime: Any, tmp_path: Path) -> None:
+    from assistant.config import Config
+    from assistant.services import Services
+    from skills.memory import create
+    from skills.memory.embed import MODEL_ID
+
+    services = Services(Config.from_env({"ASSISTANT_HOME": str(tmp_path)}), runtime=real_runtime)
+    holders = real_runtime.scheduler.holders(MODEL_ID)  # other skills on the shared runtime may hold it
+    skill = create(services, background=False)
+    try:
+        assert skill.embedder.embed(["the lease contract"]).shape == (1, 384)
+        held = {m.model_id: m for m in real_runtime.scheduler.loaded()}[MODEL_ID]
+        assert held.in_use and held.memory_bytes == real_runtime.store.get(MODEL_ID).path.stat().st_size
+        assert real_runtime.scheduler.holders(MODEL_ID) == holders + 1
+    finally:
+        skill.close()
+    assert real_runtime.scheduler.holders(MODEL_ID) == holders  # released at close
