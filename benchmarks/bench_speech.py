@@ -1,7 +1,7 @@
 """Streaming captions vs offline faster-whisper on an espeak-ng recording: RTF, commit lag, WER.
 
     .venv/bin/python benchmarks/bench_speech.py [--minutes 3] [--models whisper-tiny.en,whisper-base]
-        [--variants default,padded] [--rounds 1] [--hog 0]
+        [--variants default,padded] [--rounds 1] [--hog 0] [--text library|trip]
 
 Each variant is a StreamOptions change from the default (short-window passes, VAD on, 2 s step,
 beam 5). The load average is recorded with each run: other work on the machine slows
@@ -35,6 +35,16 @@ PARAGRAPH = ("The library opens at nine in the morning and closes at six in the 
              "room. On Saturdays there is a story hour for young readers. Please return your books on time, "
              "so that other people can enjoy them too. ")
 
+# a second, non-repeating text: a check that the defaults are not tuned to the library paragraph
+TRIP = ("Our train leaves the central station at a quarter past eight, so we should meet at the coffee shop "
+        "near platform four. Bring the printed tickets and a warm jacket, because the mountains are cold in "
+        "November. The hotel has a small restaurant that serves fresh fish and vegetable soup. After dinner we "
+        "can walk along the river and look at the old bridge, which was built more than three hundred years ago. "
+        "On Sunday morning the market opens early, and the farmers sell bread, cheese, honey and apples. "
+        "If it rains, we will visit the museum of science instead, where children can build simple machines. "
+        "Please remember to charge your phone and to write down the address of the hotel. ")
+TEXTS = {"library": PARAGRAPH, "trip": TRIP}
+
 # name -> StreamOptions changes; "default" is the shipped configuration
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -57,8 +67,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def record(minutes: float, folder: Path) -> tuple[np.ndarray, str]:
-    """Return espeak-ng speech at least `minutes` long (16 kHz mono) and its text."""
+def record(minutes: float, folder: Path, paragraph: str = PARAGRAPH) -> tuple[np.ndarray, str]:
+    """Return espeak-ng speech of the paragraph, repeated to at least `minutes` (16 kHz mono), and its text."""
     from faster_whisper import decode_audio
 
     def speak(text: str) -> np.ndarray:
@@ -68,8 +78,8 @@ def record(minutes: float, folder: Path) -> tuple[np.ndarray, str]:
         return np.asarray(decode_audio(str(wav)), dtype=np.float32)
 
     # repeats from the measured length of one paragraph: espeak's real pace is below its -s figure
-    once = len(speak(PARAGRAPH)) / 16000
-    text = PARAGRAPH * max(1, int(np.ceil(minutes * 60 / once)))
+    once = len(speak(paragraph)) / 16000
+    text = paragraph * max(1, int(np.ceil(minutes * 60 / once)))
     return speak(text), text
 
 
@@ -104,6 +114,7 @@ def main() -> None:
     ap.add_argument("--variants", default="default,padded")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--name", default="speech")
+    ap.add_argument("--text", choices=sorted(TEXTS), default="library", help="paragraph to speak (repeated)")
     ap.add_argument("--hog", type=int, default=0, help="busy processes to run during the streams")
     args = ap.parse_args()
     from runtime.engines.whisper import SttOptions, WhisperEngine
@@ -118,12 +129,12 @@ def main() -> None:
     plans = plan_all(probe(), PlanOptions(threads=cfg.threads))
     skill = SpeechSkill(lambda m: WhisperEngine.load(m, store.ensure(m).path, plans["ctranslate2"]))
     with tempfile.TemporaryDirectory() as tmp:
-        audio, text = record(args.minutes, Path(tmp))
+        audio, text = record(args.minutes, Path(tmp), TEXTS[args.text])
     seconds = len(audio) / 16000
     onset = float(np.argmax(np.abs(audio) > 0.02)) / 16000
     variants = args.variants.split(",")
     print(f"espeak-ng recording: {seconds:.0f} s, speech onset {onset:.2f} s; variants {variants} x {args.rounds}")
-    out: dict[str, Any] = {"audio_seconds": seconds, "rounds": args.rounds, "busy_processes": args.hog,
+    out: dict[str, Any] = {"text": args.text, "audio_seconds": seconds, "rounds": args.rounds, "busy_processes": args.hog,
                            "variants": {v: VARIANTS[v] for v in variants}}
     for model in args.models.split(","):
         engine = skill.engine(model)
