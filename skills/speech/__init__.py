@@ -26,7 +26,11 @@ class SpeechSkill:
     """Loads Whisper models once (by store id) and runs offline and streaming recognition."""
 
     def __init__(self, load: Callable[[str], SpeechEngine], translate: Callable[[str, str, str], str] | None = None,
-                 release: Callable[[str, SpeechEngine], None] = lambda _id, engine: engine.close()) -> None:
+                 release: Callable[[str, SpeechEngine], None] | None = None) -> None:
+        """load(model_id) returns an engine. Without `release`, engines are loaded once and kept
+        until close(). With it (engines held from the runtime's scheduler), each transcription and
+        each stream holds its engine only while it runs and hands it back with release(), so the
+        scheduler can age idle engines out."""
         self._load = load
         self._translate = translate
         self._release = release
@@ -34,7 +38,7 @@ class SpeechSkill:
         self._mu = threading.Lock()
 
     def engine(self, model_id: str) -> SpeechEngine:
-        """Return the loaded engine for a store id, loading it on first use."""
+        """Return the loaded engine for a store id, loading it on first use and keeping it until close()."""
         with self._mu:
             if model_id not in self._engines:
                 self._engines[model_id] = self._load(model_id)
@@ -45,7 +49,13 @@ class SpeechSkill:
         """Return the whole transcript (or English translation, task="translate") of audio."""
         if options.task == "translate" and model.endswith(".en"):
             model = "whisper-base"  # English-only models cannot translate
-        return self.engine(model).transcribe(audio, options)
+        if self._release is None:
+            return self.engine(model).transcribe(audio, options)
+        engine = self._load(model)
+        try:
+            return engine.transcribe(audio, options)
+        finally:
+            self._release(model, engine)
 
     def transcriber(self, options: StreamOptions = StreamOptions()) -> StreamingTranscriber:
         """Return a streaming transcriber; smaller fallback models are filled in when compatible."""
@@ -62,17 +72,25 @@ class SpeechSkill:
             def translate(text: str, source: str) -> str:
                 return text if source == target else fn(text, source, target)
 
-        return StreamingTranscriber(self.engine, options, translate)
+        if self._release is None:
+            return StreamingTranscriber(self.engine, options, translate)
+        return StreamingTranscriber(self._load, options, translate, release=self._release)
 
     def captions(self, source: AudioSource, options: StreamOptions = StreamOptions()) -> Iterator[CaptionEvent]:
         """Yield caption events for a source: live for real-time sources, simulated clock otherwise."""
         t = self.transcriber(options)
-        return live(t, source) if source.realtime else simulate(t, source)
+        try:
+            yield from (live(t, source) if source.realtime else simulate(t, source))
+        finally:
+            t.close()  # a stream stopped early hands its engine back too
 
     def close(self) -> None:
         with self._mu:
             for model_id, e in self._engines.items():
-                self._release(model_id, e)
+                if self._release is None:
+                    e.close()
+                else:
+                    self._release(model_id, e)
             self._engines.clear()
 
 

@@ -120,10 +120,13 @@ class StreamingTranscriber:
     """Push audio with feed(); get caption events back. One instance per stream, one thread."""
 
     def __init__(self, engine_for: Callable[[str], SpeechEngine], options: StreamOptions = StreamOptions(),
-                 translate: Translate | None = None) -> None:
+                 translate: Translate | None = None,
+                 release: Callable[[str, SpeechEngine], None] | None = None) -> None:
         self.options = options
-        self.engine_for = engine_for
-        self.engine = engine_for(options.model)
+        self._engine_for = engine_for
+        self._release = release  # hands each engine back at close() (engines held from a runtime)
+        self._held: list[tuple[str, SpeechEngine]] = []
+        self.engine = self.engine_for(options.model)
         self.translate = translate
         self.step = options.step
         self.beam = options.beam_size
@@ -146,6 +149,19 @@ class StreamingTranscriber:
         self._undo: list[tuple[str, float]] = []  # (setting, value before) of each adaptation, newest last
         self._utterance_open = False
         self._utterance_committed = False  # words of the current utterance have committed
+
+    def engine_for(self, model_id: str) -> SpeechEngine:
+        """Return the engine for model_id, remembered so that close() can hand it back."""
+        engine = self._engine_for(model_id)
+        self._held.append((model_id, engine))
+        return engine
+
+    def close(self) -> None:
+        """Hand the engines back (called by finish(); call it when a stream is abandoned)."""
+        held, self._held = self._held, []
+        if self._release is not None:
+            for model_id, engine in held:
+                self._release(model_id, engine)
 
     @property
     def audio_time(self) -> float:
@@ -181,6 +197,7 @@ class StreamingTranscriber:
         if self.audio_time > self.processed_to + 0.05:
             events += self._pass(final=True)
         events += self._commit(self.hyp.flush(), final=True)
+        self.close()
         return events
 
     # -- one pass ------------------------------------------------------------------------------

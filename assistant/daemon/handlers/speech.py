@@ -175,6 +175,7 @@ async def captions(ctx: HandlerContext, websocket: WebSocket) -> None:
     await websocket.accept()
     status = 200
     send, receive = anyio.create_memory_object_stream[Any](max_buffer_size=10_000)
+    transcriber = None
     try:
         transcriber = await ctx.to_thread(lambda: ctx.services.skill("speech").transcriber(options))
         await websocket.send_json({"type": "ready", "language": options.language})
@@ -215,6 +216,8 @@ async def captions(ctx: HandlerContext, websocket: WebSocket) -> None:
         log.exception("captions failed")
         await _send_error(websocket, {"error": {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}})
     finally:
+        if transcriber is not None:
+            transcriber.close()  # finish() hands the engine back; an abandoned stream does it here
         ctx.metrics.observe("captions", status, time.perf_counter() - t0)
 
 

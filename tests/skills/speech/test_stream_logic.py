@@ -127,3 +127,20 @@ def test_wer_spells_out_small_numbers_on_both_sides() -> None:
     assert wer("It opens at nine.", "It opens at 9") == 0.0
     assert wer("Up to 5 books", "up to five books.") == 0.0
     assert wer("opens at nine", "open that night") == 1.0  # real errors still count
+
+
+def test_streams_and_transcriptions_hand_runtime_engines_back() -> None:
+    from skills.speech import SpeechSkill
+
+    released: list[str] = []
+    engine = FakeSpeechEngine(SCRIPT)
+    skill = SpeechSkill(lambda _: engine, release=lambda model_id, _engine: released.append(model_id))
+    options = StreamOptions(vad=False)
+    list(skill.captions(ArraySource(timeline_audio(10.4), AudioOptions(0.25)), options))
+    assert released == ["whisper-tiny.en"]  # finished
+    abandoned = skill.captions(ArraySource(timeline_audio(10.4), AudioOptions(0.25)), options)
+    next(abandoned)
+    abandoned.close()
+    assert released == ["whisper-tiny.en"] * 2  # stopped early
+    skill.transcribe(timeline_audio(2.0))
+    assert released == ["whisper-tiny.en"] * 3
