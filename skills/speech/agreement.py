@@ -8,7 +8,7 @@ Two refinements over plain prefix agreement, both measured on espeak-ng speech w
 - the two passes may differ at the head of the pending words and still agree after it: Whisper
   skips, adds or mishears the first words of a window that starts mid-sentence, and with plain
   prefix agreement one unsteady first word blocks every later word until the buffer is cut and
-  they are lost. The head is settled (see `_resync`) and the agreed words after it commit.
+  they are lost. The head is settled (see `resync`) and the agreed words after it commit.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class HypothesisBuffer:
         self.previous = new
         self.committed_tail = (self.committed_tail + committed)[-8:]
         return committed
+
     def _drop_repeat(self, new: list[Word]) -> list[Word]:
         # the pass re-hears the end of committed text near the buffer start: drop the longest
         # n-gram of the new head that repeats the committed tail
