@@ -97,3 +97,17 @@ def test_a_pause_runs_a_pass_that_commits_the_sentence() -> None:
         assert committed_words(events) == [w.text.strip() for w in script]
         first[pause] = next(e.emitted_at for e in events if e.kind == "committed")
     assert first[True] <= 2.1 + 0.4 + 0.1 + 1e-6 < 4.0 <= first[False]
+
+
+def test_keeping_up_does_not_adapt() -> None:
+    # 1.2 s per pass: over the 1 s first steps of an utterance that reads as a ratio of 1.2, but
+    # the stream keeps up with its 2 s steps, so the beam stays
+    events, t = stream(Flaky(SCRIPT, costs=(1.2,) * 60), 20.6)
+    assert [e.note for e in events if e.kind == "adapted"] == [] and t.beam == 5
+    assert committed_words(events) == [w.text.strip() for w in SCRIPT[:51]]
+
+
+def test_one_slow_first_pass_does_not_adapt() -> None:
+    # the first pass pays cold caches; one slow pass is not falling behind
+    events, t = stream(Flaky(SCRIPT, costs=(3.0,) + (0.05,) * 60), 20.6)
+    assert [e.note for e in events if e.kind == "adapted"] == [] and t.beam == 5
