@@ -33,7 +33,9 @@ class SpeechSkill:
         scheduler can age idle engines out."""
         self._load = load
         self._translate = translate
-        self._release = release
+        self._owned = release is None  # engines loaded here are kept and closed here
+        self._acquire = self.engine if self._owned else load
+        self._release = release or (lambda _model_id, _engine: None)
         self._engines: dict[str, SpeechEngine] = {}
         self._mu = threading.Lock()
 
@@ -49,9 +51,7 @@ class SpeechSkill:
         """Return the whole transcript (or English translation, task="translate") of audio."""
         if options.task == "translate" and model.endswith(".en"):
             model = "whisper-base"  # English-only models cannot translate
-        if self._release is None:
-            return self.engine(model).transcribe(audio, options)
-        engine = self._load(model)
+        engine = self._acquire(model)
         try:
             return engine.transcribe(audio, options)
         finally:
@@ -72,9 +72,7 @@ class SpeechSkill:
             def translate(text: str, source: str) -> str:
                 return text if source == target else fn(text, source, target)
 
-        if self._release is None:
-            return StreamingTranscriber(self.engine, options, translate)
-        return StreamingTranscriber(self._load, options, translate, release=self._release)
+        return StreamingTranscriber(self._acquire, options, translate, release=self._release)
 
     def captions(self, source: AudioSource, options: StreamOptions = StreamOptions()) -> Iterator[CaptionEvent]:
         """Yield caption events for a source: live for real-time sources, simulated clock otherwise."""
@@ -87,7 +85,7 @@ class SpeechSkill:
     def close(self) -> None:
         with self._mu:
             for model_id, e in self._engines.items():
-                if self._release is None:
+                if self._owned:
                     e.close()
                 else:
                     self._release(model_id, e)
