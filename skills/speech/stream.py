@@ -36,9 +36,9 @@ class StreamOptions:
     first_step: the shorter step used until an utterance's first words commit, so the first
         partial and committed captions come quickly after speech onset.
     beam_size: decoder beam; dropped to 1 when behind. 5, as offline transcribe uses: on a 198 s
-        espeak-ng recording with tiny.en (simulated clock, deterministic while passes keep up),
-        streaming WER was 0.113 with beam 5 (equal to offline), 0.135 with beam 2 and 0.163 with
-        beam 1, at a real-time factor of 0.33, 0.28 and 0.25.
+        espeak-ng recording with tiny.en (benchmarks/results/speech_variants.json), streaming WER
+        was 0.097 with beam 5, 0.126 with beam 2 and 0.161 with beam 1 (offline 0.103), at a
+        real-time factor of 0.32, 0.25 and 0.25.
     buffer_seconds: once the audio window is longer than this, it is trimmed at the end of the
         last committed sentence.
     max_buffer: with no committed sentence end to cut at, a window longer than this is trimmed at
@@ -64,8 +64,9 @@ class StreamOptions:
         (0: none, the default). Measured on espeak-ng speech with tiny.en (simulated clocks, one
         run each): with the irregular pass schedule of a loaded machine a 200-character prompt
         raised the WER from 0.16 to 0.23, as a misheard phrase in the prompt is repeated by later
-        passes; with a steady schedule it lowered it from 0.13 to 0.11. Offline transcribe does
-        not condition on earlier text either.
+        passes; with a steady schedule it lowered it from 0.13 to 0.11. With the current commit
+        policy and beam 5 (speech_variants.json) it raised it from 0.097 to 0.127. Offline
+        transcribe does not condition on earlier text either.
     """
 
     model: str = "whisper-tiny.en"
