@@ -20,15 +20,14 @@ from assistant.config import Config
 def _memory(cfg: Config, encrypt: bool = True) -> Iterator[Any]:
     from assistant.services import Services
     from skills.memory import MemoryOptions, MemorySkill, StoreOptions
-    from skills.memory.embed import MODEL_ID, MiniLMEmbedder
+    from skills.memory.embed import runtime_embedder
     from skills.memory.keys import KeyFileWarning
 
     services = Services(cfg)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KeyFileWarning)
         skill = MemorySkill(MemoryOptions(StoreOptions(cfg.data_dir / "memory.db", encrypt=encrypt), background=False),
-                            embedder_factory=lambda: MiniLMEmbedder.from_services(services),
-                            release_embedder=lambda: services.runtime.release(MODEL_ID))
+                            **runtime_embedder(services))
     for w in caught:
         if issubclass(w.category, KeyFileWarning):
             err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)

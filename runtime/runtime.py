@@ -34,6 +34,7 @@ class Runtime:
         self._facts = facts
         self._loaders = loaders or {"gguf": self._load_gguf}
         self.load_overrides: dict[str, dict[str, Any]] = {}
+        self._held_ids: set[str] = set()  # models skills hold (see hold())
         self.scheduler = Scheduler(
             self._loader,
             memory_budget=config.memory_budget if config.memory_budget is not None else self._default_budget(),
@@ -99,10 +100,16 @@ class Runtime:
             fim = "fim" in model.manifest.roles
         return LlamaEngine.load(model.id, model.path, plan, opts, fim=fim)
 
+    def hold(self, model_id: str, loader: Callable[[str], tuple[Any, LoadReport]]) -> Any:
+        """Return the engine for a model a skill keeps across calls and threads (Whisper, the
+        MiniLM embedder), loaded by `loader` under the memory budget like the text models and kept
+        loaded until release(). Such a model is never handed to a text caller."""
+        self._held_ids.add(model_id)
+        return self.scheduler.pin(model_id, loader)
+
     def hold_speech(self, model_id: str) -> Any:
-        """Return the Whisper engine for model_id, loaded under the memory budget like the text
-        models and kept loaded (shared by caption streams and transcriptions) until release()."""
-        return self.scheduler.pin(model_id, self._load_speech)
+        """hold() a Whisper model."""
+        return self.hold(model_id, self._load_speech)
 
     def release(self, model_id: str) -> None:
         """Let a held model age out like any idle one."""
@@ -119,14 +126,10 @@ class Runtime:
         return engine, engine.report
 
     def _text_model(self, model_id: str) -> str:
-        # a held Whisper engine sits in the scheduler too: never hand it to a text caller
-        try:
-            fmt = self.store.get(model_id).format
-        except ModelError:
-            return model_id  # not installed: loading says so, with the fix
-        if fmt not in self._loaders:
-            raise ModelError(f"{model_id} is a {fmt} model, not a text-generation model",
-                             "pick a GGUF model for chat and completion")
+        # a held engine sits in the scheduler too; a model that is not loaded yet goes through
+        # _loader, which refuses formats that have no text loader
+        if model_id in self._held_ids:
+            raise ModelError(f"{model_id} is not a text-generation model", "pick a GGUF model for chat and completion")
         return model_id
 
     # -- generation -------------------------------------------------------------------------------

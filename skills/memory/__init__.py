@@ -34,11 +34,10 @@ from skills.memory.store import StoreOptions
 
 def create(services: Any, background: bool = True) -> MemorySkill:
     """Return the MemorySkill for services.config (database at data_dir/memory.db)."""
-    from skills.memory.embed import MODEL_ID, MiniLMEmbedder
+    from skills.memory.embed import runtime_embedder
 
     options = MemoryOptions(StoreOptions(services.config.data_dir / "memory.db"), background=background)
-    return MemorySkill(options, embedder_factory=lambda: MiniLMEmbedder.from_services(services),
-                       release_embedder=lambda: services.runtime.release(MODEL_ID))
+    return MemorySkill(options, **runtime_embedder(services))
 
 
 __all__ = [

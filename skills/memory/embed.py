@@ -63,7 +63,7 @@ class MiniLMEmbedder:
                 embedder._load()
             return embedder, embedder.report
 
-        return rt.scheduler.pin(MODEL_ID, load)  # type: ignore[no-any-return]
+        return rt.hold(MODEL_ID, load)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Drop the ONNX session (the scheduler calls this when it evicts the model)."""
@@ -134,6 +134,13 @@ class MiniLMEmbedder:
         pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def runtime_embedder(services: Any) -> dict[str, Any]:
+    """MemorySkill's embedder hooks: MiniLM held from the services' runtime on first use, and
+    handed back when the skill closes (`MemorySkill(options, **runtime_embedder(services))`)."""
+    return {"embedder_factory": lambda: MiniLMEmbedder.from_services(services),
+            "release_embedder": lambda: services.runtime.release(MODEL_ID)}
 
 
 class FakeEmbedder:
