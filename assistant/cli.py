@@ -14,8 +14,8 @@ from typing import Any, Callable, TypeVar
 import click
 from rich.console import Console
 
-from assistant.config import Config
-from assistant.errors import AssistantError
+from runtime.config import Config
+from runtime.errors import AssistantError
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
@@ -125,8 +125,14 @@ def doctor(cfg: Config, as_json: bool) -> None:
         console.print(table)
 
 
-def _gen_options(max_tokens: int, temperature: float, json_schema: str | None, grammar: str | None,
-                 truncate: bool, stop: tuple[str, ...] = ()) -> Any:
+def _gen_options(
+    max_tokens: int,
+    temperature: float,
+    json_schema: str | None,
+    grammar: str | None,
+    truncate: bool,
+    stop: tuple[str, ...] = (),
+) -> Any:
     from runtime.engines.base import GenerationOptions
 
     schema = None
@@ -135,7 +141,9 @@ def _gen_options(max_tokens: int, temperature: float, json_schema: str | None, g
         try:
             schema = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise AssistantError(f"--json-schema is not valid JSON: {exc}", "pass a JSON schema or a file holding one")
+            raise AssistantError(
+                f"--json-schema is not valid JSON: {exc}", "pass a JSON schema or a file holding one"
+            )
     gram = Path(grammar).read_text() if grammar else None
     return GenerationOptions(
         max_tokens=max_tokens,
@@ -152,19 +160,41 @@ def _gen_options(max_tokens: int, temperature: float, json_schema: str | None, g
 @click.argument("prompt")
 @click.option("--max-tokens", default=256, show_default=True, help="Most tokens to generate.")
 @click.option("--temperature", default=0.0, show_default=True, help="0 is greedy.")
-@click.option("--chat/--raw", "as_chat", default=True, show_default=True,
-              help="Wrap the prompt in the model's chat template, or complete it as plain text.")
+@click.option(
+    "--chat/--raw",
+    "as_chat",
+    default=True,
+    show_default=True,
+    help="Wrap the prompt in the model's chat template, or complete it as plain text.",
+)
 @click.option("--json-schema", default=None, help="Constrain output to a JSON schema (JSON text or a file).")
-@click.option("--grammar", type=click.Path(exists=True, dir_okay=False), help="Constrain output to a GBNF grammar file.")
+@click.option(
+    "--grammar", type=click.Path(exists=True, dir_okay=False), help="Constrain output to a GBNF grammar file."
+)
 @click.option("--lora", type=click.Path(), default=None, help="Apply a LoRA adapter (GGUF).")
-@click.option("--prompt-lookup", default=0, help="Prompt-lookup speculative decoding: tokens per step (0 = off).")
-@click.option("--truncate", is_flag=True, help="Drop the oldest prompt tokens instead of failing when too long.")
+@click.option(
+    "--prompt-lookup", default=0, help="Prompt-lookup speculative decoding: tokens per step (0 = off)."
+)
+@click.option(
+    "--truncate", is_flag=True, help="Drop the oldest prompt tokens instead of failing when too long."
+)
 @click.option("--stats", is_flag=True, help="Print load and speed figures after the answer.")
 @click.pass_obj
 @friendly
-def run(cfg: Config, model: str, prompt: str, max_tokens: int, temperature: float, as_chat: bool,
-        json_schema: str | None, grammar: str | None, lora: str | None, prompt_lookup: int, truncate: bool,
-        stats: bool) -> None:
+def run(
+    cfg: Config,
+    model: str,
+    prompt: str,
+    max_tokens: int,
+    temperature: float,
+    as_chat: bool,
+    json_schema: str | None,
+    grammar: str | None,
+    lora: str | None,
+    prompt_lookup: int,
+    truncate: bool,
+    stats: bool,
+) -> None:
     """Run MODEL on PROMPT and stream the answer."""
     from runtime.engines.base import ChatMessage
 
@@ -177,7 +207,11 @@ def run(cfg: Config, model: str, prompt: str, max_tokens: int, temperature: floa
     if overrides:
         rt.load_overrides[model] = overrides
     opts = _gen_options(max_tokens, temperature, json_schema, grammar, truncate)
-    stream = rt.chat([ChatMessage("user", prompt)], opts, model=model) if as_chat else rt.complete(prompt, opts, model=model)
+    stream = (
+        rt.chat([ChatMessage("user", prompt)], opts, model=model)
+        if as_chat
+        else rt.complete(prompt, opts, model=model)
+    )
     result = _print_stream(stream)
     click.echo()
     if stats and result is not None:
@@ -185,7 +219,9 @@ def run(cfg: Config, model: str, prompt: str, max_tokens: int, temperature: floa
         rep = loaded[model].report if model in loaded else None
         _print_stats(result, rep)
     if result is not None and result.truncated_tokens:
-        err_console.print(f"[yellow]note:[/] dropped the oldest {result.truncated_tokens} prompt tokens to fit the context")
+        err_console.print(
+            f"[yellow]note:[/] dropped the oldest {result.truncated_tokens} prompt tokens to fit the context"
+        )
     rt.close()
 
 
@@ -201,7 +237,9 @@ def _print_stream(stream: Any) -> Any:
 
 def _print_stats(s: Any, report: Any) -> None:
     if report is not None:
-        err_console.print(f"device: {report.device} ({'; '.join(report.reasons)}), load {report.seconds:.2f} s")
+        err_console.print(
+            f"device: {report.device} ({'; '.join(report.reasons)}), load {report.seconds:.2f} s"
+        )
     err_console.print(
         f"prompt: {s.prompt_tokens} tokens ({s.cached_tokens} cached), {s.prompt_tokens_per_second:.0f} tok/s; "
         f"first token {s.time_to_first_token * 1000:.0f} ms; generated {s.completion_tokens} tokens at "
@@ -211,8 +249,11 @@ def _print_stats(s: Any, report: Any) -> None:
 
 @main.command()
 @click.option("--model", default=None, help="Model id (default: the configured chat model).")
-@click.option("--system", default="You are a helpful, concise assistant running offline on the user's device.",
-              help="System prompt.")
+@click.option(
+    "--system",
+    default="You are a helpful, concise assistant running offline on the user's device.",
+    help="System prompt.",
+)
 @click.option("--max-tokens", default=512, show_default=True)
 @click.pass_obj
 @friendly
@@ -243,8 +284,12 @@ def chat(cfg: Config, model: str | None, system: str, max_tokens: int) -> None:
         cancel = CancelToken()
         console.print("[bold blue]assistant>[/] ", end="")
         parts: list[str] = []
-        stream = rt.chat(history, GenerationOptions(max_tokens=max_tokens, temperature=0.3,
-                                                    truncation="truncate_start"), model=model_id, cancel=cancel)
+        stream = rt.chat(
+            history,
+            GenerationOptions(max_tokens=max_tokens, temperature=0.3, truncation="truncate_start"),
+            model=model_id,
+            cancel=cancel,
+        )
         try:
             while True:
                 try:
@@ -268,6 +313,7 @@ def _progress_printer() -> Callable[[str, int, int], None]:
     from assistant.progress import ProgressPrinter
 
     return ProgressPrinter(err_console)
+
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from assistant.cli import err_console, friendly
-from assistant.config import Config
+from runtime.config import Config
 
 
 def _phrases(cfg: Config) -> Any:
@@ -25,21 +25,45 @@ def _phrases(cfg: Config) -> Any:
 @click.option("--suffix", default="", help="Text after the cursor (used for code).")
 @click.option("--app", default="cli", show_default=True, help="App name (sessions are per app and document).")
 @click.option("--doc", default="default", show_default=True, help="Document name within the app.")
-@click.option("--budget", default=10000.0, show_default=True,
-              help="Latency budget in ms; a one-off command also pays for loading the model.")
-@click.option("-n", "--max", "max_suggestions", default=3, show_default=True, help="Most suggestions to show.")
+@click.option(
+    "--budget",
+    default=10000.0,
+    show_default=True,
+    help="Latency budget in ms; a one-off command also pays for loading the model.",
+)
+@click.option(
+    "-n", "--max", "max_suggestions", default=3, show_default=True, help="Most suggestions to show."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @click.option("--learned", is_flag=True, help="Show the phrases learned on this device, most frequent first.")
 @click.option("--pause", is_flag=True, help="Pause learning (suggestions from what was learned go on).")
 @click.option("--resume", is_flag=True, help="Resume learning.")
 @click.option("--clear", is_flag=True, help="Delete everything learned.")
-@click.option("--learn", "learn_file", type=click.File("r"), default=None,
-              help="Opt a text file in to learning ('-' reads stdin); card numbers are never learned.")
+@click.option(
+    "--learn",
+    "learn_file",
+    type=click.File("r"),
+    default=None,
+    help="Opt a text file in to learning ('-' reads stdin); card numbers are never learned.",
+)
 @click.pass_obj
 @friendly
-def complete(cfg: Config, text: str | None, code: bool, suffix: str, app: str, doc: str, budget: float,
-             max_suggestions: int, as_json: bool, learned: bool, pause: bool, resume: bool, clear: bool,
-             learn_file: Any) -> None:
+def complete(
+    cfg: Config,
+    text: str | None,
+    code: bool,
+    suffix: str,
+    app: str,
+    doc: str,
+    budget: float,
+    max_suggestions: int,
+    as_json: bool,
+    learned: bool,
+    pause: bool,
+    resume: bool,
+    clear: bool,
+    learn_file: Any,
+) -> None:
     """Suggest how TEXT continues, offline. Text after the cursor goes in --suffix.
 
     Without TEXT, the flags manage the on-device phrase model: --learned, --pause, --resume,
@@ -50,17 +74,26 @@ def complete(cfg: Config, text: str | None, code: bool, suffix: str, app: str, d
         if text is None:
             return
     if text is None:
-        raise click.UsageError("give the text to complete, or one of --learned/--pause/--resume/--clear/--learn")
+        raise click.UsageError(
+            "give the text to complete, or one of --learned/--pause/--resume/--clear/--learn"
+        )
     from assistant.cli import make_runtime
     from skills.autocomplete import Autocomplete, CompleteRequest, PhraseModel, RuntimeEngines, phrase_db_path
 
     rt = make_runtime(cfg)
     skill = Autocomplete(RuntimeEngines(rt), PhraseModel(phrase_db_path(cfg)))
     try:
-        result = skill.complete(CompleteRequest(
-            prefix=text, suffix=suffix, kind="code" if code else "prose", app=app, doc=doc,
-            budget_ms=budget, max_suggestions=max_suggestions,
-        ))
+        result = skill.complete(
+            CompleteRequest(
+                prefix=text,
+                suffix=suffix,
+                kind="code" if code else "prose",
+                app=app,
+                doc=doc,
+                budget_ms=budget,
+                max_suggestions=max_suggestions,
+            )
+        )
     finally:
         skill.close()
         rt.close()
@@ -75,8 +108,9 @@ def complete(cfg: Config, text: str | None, code: bool, suffix: str, app: str, d
         err_console.print("[yellow]note:[/] the budget ran out; this suggestion is partial (raise --budget)")
 
 
-def _manage(cfg: Config, learned: bool, pause: bool, resume: bool, clear: bool, learn_file: Any,
-            as_json: bool) -> None:
+def _manage(
+    cfg: Config, learned: bool, pause: bool, resume: bool, clear: bool, learn_file: Any, as_json: bool
+) -> None:
     pm = _phrases(cfg)
     try:
         if pause or resume:
@@ -87,7 +121,9 @@ def _manage(cfg: Config, learned: bool, pause: bool, resume: bool, clear: bool, 
             err_console.print(f"cleared {n} learned phrases")
         if learn_file is not None:
             rep = pm.learn_text(learn_file.read())
-            err_console.print(f"learned {rep.stored} phrases" + (f" ({rep.skipped_reason})" if rep.skipped_reason else ""))
+            err_console.print(
+                f"learned {rep.stored} phrases" + (f" ({rep.skipped_reason})" if rep.skipped_reason else "")
+            )
         if learned:
             rows = pm.view()
             if as_json:

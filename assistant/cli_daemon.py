@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from assistant.cli import console, friendly
-from assistant.config import Config
-from assistant.errors import AssistantError
+from runtime.config import Config
+from runtime.errors import AssistantError
 
 
 def _settings(cfg: Config, socket: str | None = None, tcp: str | None = None, fd: int | None = None) -> Any:
@@ -35,11 +35,21 @@ def daemon() -> None:
 
 
 @daemon.command("run")
-@click.option("--tcp", default=None, metavar="[HOST:]PORT", help="Also listen on 127.0.0.1 or [::1] (loopback only).")
-@click.option("--socket", "socket_path", default=None, help="Unix socket path (default: in the runtime folder).")
-@click.option("--fd", type=int, default=None, help="Serve an inherited listening socket (systemd socket activation).")
-@click.option("--log-level", default="warning", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--tcp", default=None, metavar="[HOST:]PORT", help="Also listen on 127.0.0.1 or [::1] (loopback only)."
+)
+@click.option(
+    "--socket", "socket_path", default=None, help="Unix socket path (default: in the runtime folder)."
+)
+@click.option(
+    "--fd", type=int, default=None, help="Serve an inherited listening socket (systemd socket activation)."
+)
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
 @click.pass_obj
 @friendly
 def run_cmd(cfg: Config, tcp: str | None, socket_path: str | None, fd: int | None, log_level: str) -> None:
@@ -89,8 +99,11 @@ def status(cfg: Config, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(asdict(st)))
     elif st.running:
-        console.print(f"running (pid {st.pid or '?'}, up {st.uptime_seconds:.0f} s, version {st.version}) on "
-                      f"unix:{st.socket}; loaded: {', '.join(st.loaded_models) or 'none'}", highlight=False)
+        console.print(
+            f"running (pid {st.pid or '?'}, up {st.uptime_seconds:.0f} s, version {st.version}) on "
+            f"unix:{st.socket}; loaded: {', '.join(st.loaded_models) or 'none'}",
+            highlight=False,
+        )
     else:
         console.print(f"not running (socket {st.socket})", highlight=False)
     if not st.running:
@@ -102,14 +115,23 @@ def _install_options(cfg: Config, platform: str | None, socket_activation: bool,
     from assistant.daemon.settings import DaemonConfig
 
     env = {k: v for k, v in os.environ.items() if k.startswith("ASSISTANT_")}
-    return InstallOptions(platform=platform or detect_platform(), home=Path.home(), env=env,
-                          log=DaemonConfig.from_config(cfg).log_path, socket_activation=socket_activation,
-                          enable=enable)
+    return InstallOptions(
+        platform=platform or detect_platform(),
+        home=Path.home(),
+        env=env,
+        log=DaemonConfig.from_config(cfg).log_path,
+        socket_activation=socket_activation,
+        enable=enable,
+    )
 
 
 @daemon.command()
-@click.option("--platform", type=click.Choice(["systemd", "launchd", "termux"]), default=None,
-              help="Service system (default: detected).")
+@click.option(
+    "--platform",
+    type=click.Choice(["systemd", "launchd", "termux"]),
+    default=None,
+    help="Service system (default: detected).",
+)
 @click.option("--socket-activation", is_flag=True, help="systemd: start the daemon on the first request.")
 @click.option("--no-enable", is_flag=True, help="Only write the files; do not enable or start the service.")
 @click.pass_obj
@@ -128,8 +150,12 @@ def install(cfg: Config, platform: str | None, socket_activation: bool, no_enabl
 
 
 @daemon.command()
-@click.option("--platform", type=click.Choice(["systemd", "launchd", "termux"]), default=None,
-              help="Service system (default: detected).")
+@click.option(
+    "--platform",
+    type=click.Choice(["systemd", "launchd", "termux"]),
+    default=None,
+    help="Service system (default: detected).",
+)
 @click.pass_obj
 @friendly
 def uninstall(cfg: Config, platform: str | None) -> None:
@@ -157,8 +183,11 @@ def apps() -> None:
 
 @apps.command("add")
 @click.argument("name")
-@click.option("--scopes", required=True,
-              help="Comma-separated: chat, autocomplete, translate, stt, memory:read, memory:write, admin.")
+@click.option(
+    "--scopes",
+    required=True,
+    help="Comma-separated: chat, autocomplete, translate, stt, memory:read, memory:write, admin.",
+)
 @click.pass_obj
 @friendly
 def apps_add(cfg: Config, name: str, scopes: str) -> None:
@@ -178,7 +207,9 @@ def apps_list(cfg: Config, as_json: bool) -> None:
 
     recs = _registry(cfg).list()
     if as_json:
-        click.echo(json.dumps([{"name": r.name, "scopes": list(r.scopes), "created_at": r.created_at} for r in recs]))
+        click.echo(
+            json.dumps([{"name": r.name, "scopes": list(r.scopes), "created_at": r.created_at} for r in recs])
+        )
         return
     if not recs:
         console.print("no apps registered; add one with `assistant apps add NAME --scopes chat`")
@@ -241,13 +272,22 @@ def _text_of(event: Any) -> str | None:
 @click.argument("name")
 @click.argument("args", nargs=-1)
 @click.option("--json", "json_text", default=None, help="Request body as JSON ('-' reads stdin).")
-@click.option("--url", default=None, help="Daemon TCP address, e.g. http://127.0.0.1:8765 (default: the socket).")
+@click.option(
+    "--url", default=None, help="Daemon TCP address, e.g. http://127.0.0.1:8765 (default: the socket)."
+)
 @click.option("--token", default=None, help="App token (default: the local owner token).")
 @click.option("--no-stream", is_flag=True, help="Wait for the whole answer instead of streaming it.")
 @click.pass_obj
 @friendly
-def call(cfg: Config, name: str, args: tuple[str, ...], json_text: str | None, url: str | None,
-         token: str | None, no_stream: bool) -> None:
+def call(
+    cfg: Config,
+    name: str,
+    args: tuple[str, ...],
+    json_text: str | None,
+    url: str | None,
+    token: str | None,
+    no_stream: bool,
+) -> None:
     """Call daemon endpoint NAME: `assistant call chat "Hello"`, `assistant call models`,
     `assistant call completions prompt="Once upon" max_tokens=20`. Free text fills the endpoint's main field."""
     from assistant.api import endpoint

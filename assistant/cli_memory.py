@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import click
 
 from assistant.cli import err_console, friendly
-from assistant.config import Config
+from runtime.config import Config
 
 
 @contextmanager
@@ -26,8 +26,10 @@ def _memory(cfg: Config, encrypt: bool = True) -> Iterator[Any]:
     services = Services(cfg)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KeyFileWarning)
-        skill = MemorySkill(MemoryOptions(StoreOptions(cfg.data_dir / "memory.db", encrypt=encrypt), background=False),
-                            **runtime_embedder(services))
+        skill = MemorySkill(
+            MemoryOptions(StoreOptions(cfg.data_dir / "memory.db", encrypt=encrypt), background=False),
+            **runtime_embedder(services),
+        )
     for w in caught:
         if issubclass(w.category, KeyFileWarning):
             err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
@@ -51,7 +53,7 @@ def _when(value: str | None) -> float | None:
 
 
 def _duration(text: str) -> float:
-    from assistant.errors import ConfigError
+    from runtime.errors import ConfigError
 
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
     t = text.strip().lower()
@@ -107,14 +109,35 @@ def memory() -> None:
 @click.option("--file", "files", multiple=True, help="A file the event mentions (repeatable).")
 @click.option("--place", multiple=True, help="A place the event mentions (repeatable).")
 @click.option("--sensitivity", default="normal", show_default=True, help="public, normal, private or secret.")
-@click.option("--secret", multiple=True, help="A password or secret to redact wherever it appears (repeatable).")
-@click.option("--key", "idempotency_key", default=None, help="Idempotency key: a retry with it is stored once.")
-@click.option("--json", "json_path", default=None, help="Read an event object or an array of them from a file, or - for stdin.")
+@click.option(
+    "--secret", multiple=True, help="A password or secret to redact wherever it appears (repeatable)."
+)
+@click.option(
+    "--key", "idempotency_key", default=None, help="Idempotency key: a retry with it is stored once."
+)
+@click.option(
+    "--json",
+    "json_path",
+    default=None,
+    help="Read an event object or an array of them from a file, or - for stdin.",
+)
 @click.pass_obj
 @friendly
-def push(cfg: Config, app: str, kind: str | None, title: str, body: str, uri: str, person: tuple[str, ...],
-         files: tuple[str, ...], place: tuple[str, ...], sensitivity: str, secret: tuple[str, ...],
-         idempotency_key: str | None, json_path: str | None) -> None:
+def push(
+    cfg: Config,
+    app: str,
+    kind: str | None,
+    title: str,
+    body: str,
+    uri: str,
+    person: tuple[str, ...],
+    files: tuple[str, ...],
+    place: tuple[str, ...],
+    sensitivity: str,
+    secret: tuple[str, ...],
+    idempotency_key: str | None,
+    json_path: str | None,
+) -> None:
     """Store one event (or a JSON batch) and print its id."""
     from skills.memory import InvalidEvent
 
@@ -123,15 +146,27 @@ def push(cfg: Config, app: str, kind: str | None, title: str, body: str, uri: st
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise InvalidEvent(f"--json is not valid JSON: {exc}", "pass an event object or an array of them") from None
+            raise InvalidEvent(
+                f"--json is not valid JSON: {exc}", "pass an event object or an array of them"
+            ) from None
         events = data if isinstance(data, list) else [data]
         events = [{"app": app, **e} if isinstance(e, dict) else e for e in events]
     else:
         if not kind:
             raise InvalidEvent("push needs --kind", "e.g. --kind note --title 'Call Ana' --body '...'")
-        events = [{"app": app, "kind": kind, "title": title, "body": body, "uri": uri, "sensitivity": sensitivity,
-                   "entities": {"people": list(person), "files": list(files), "places": list(place)},
-                   "secrets": list(secret), "idempotency_key": idempotency_key}]
+        events = [
+            {
+                "app": app,
+                "kind": kind,
+                "title": title,
+                "body": body,
+                "uri": uri,
+                "sensitivity": sensitivity,
+                "entities": {"people": list(person), "files": list(files), "places": list(place)},
+                "secrets": list(secret),
+                "idempotency_key": idempotency_key,
+            }
+        ]
     with _memory(cfg) as mem:
         for r in mem.push_batch(_user(), events):
             note = " (already stored)" if r.duplicate else ""
@@ -147,12 +182,23 @@ def push(cfg: Config, app: str, kind: str | None, title: str, body: str, uri: st
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 @friendly
-def search(cfg: Config, query: str, app: tuple[str, ...], kind: tuple[str, ...], since: str | None,
-           until: str | None, keyword: bool, limit: int, as_json: bool) -> None:
+def search(
+    cfg: Config,
+    query: str,
+    app: tuple[str, ...],
+    kind: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    keyword: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Search memory: BM25 plus meaning plus recency."""
     from skills.memory import SearchOptions
 
-    opts = SearchOptions(mode="keyword" if keyword else "hybrid", limit=limit, filters=_filters(app, kind, since, until))
+    opts = SearchOptions(
+        mode="keyword" if keyword else "hybrid", limit=limit, filters=_filters(app, kind, since, until)
+    )
     with _memory(cfg) as mem:
         if not keyword:
             mem.embed_pending()
@@ -192,8 +238,15 @@ def resolve(cfg: Config, text: str, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 @friendly
-def browse(cfg: Config, app: tuple[str, ...], kind: tuple[str, ...], since: str | None, until: str | None,
-           limit: int, as_json: bool) -> None:
+def browse(
+    cfg: Config,
+    app: tuple[str, ...],
+    kind: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """List events newest first, by app, kind and time."""
     from skills.memory import BrowseOptions
 
@@ -215,8 +268,15 @@ def browse(cfg: Config, app: tuple[str, ...], kind: tuple[str, ...], since: str 
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 @friendly
-def forget(cfg: Config, ids: tuple[int, ...], app: str | None, since: str | None, until: str | None,
-           everything: bool, yes: bool) -> None:
+def forget(
+    cfg: Config,
+    ids: tuple[int, ...],
+    app: str | None,
+    since: str | None,
+    until: str | None,
+    everything: bool,
+    yes: bool,
+) -> None:
     """Forget one event, an app, a time range, or everything, from every index."""
     from skills.memory import ForgetOptions
 
@@ -250,12 +310,14 @@ def resume(cfg: Config) -> None:
 
 @memory.command()
 @click.option("--default", "default", default=None, help="Default time to keep events, e.g. 30d.")
-@click.option("--kind", "kinds", multiple=True, help="Per-kind TTL as KIND=DURATION, e.g. clipboard=1d (repeatable).")
+@click.option(
+    "--kind", "kinds", multiple=True, help="Per-kind TTL as KIND=DURATION, e.g. clipboard=1d (repeatable)."
+)
 @click.pass_obj
 @friendly
 def retention(cfg: Config, default: str | None, kinds: tuple[str, ...]) -> None:
     """Show or set how long events are kept; expired events are purged from every index."""
-    from assistant.errors import ConfigError
+    from runtime.errors import ConfigError
     from skills.memory import Retention
 
     with _memory(cfg) as mem:
@@ -305,7 +367,10 @@ def revoke(cfg: Config, app: str) -> None:
 def init(cfg: Config, no_encrypt: bool) -> None:
     """Create the memory database (encrypted with SQLCipher unless you opt out)."""
     with _memory(cfg, encrypt=not no_encrypt) as mem:
-        click.echo(f"memory at {mem.store.path}: " + ("encrypted" if mem.store.encrypted else "NOT encrypted (opted out)"))
+        click.echo(
+            f"memory at {mem.store.path}: "
+            + ("encrypted" if mem.store.encrypted else "NOT encrypted (opted out)")
+        )
 
 
 @memory.command()
@@ -319,11 +384,15 @@ def stats(cfg: Config, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
-    click.echo(f"events: {s['events']} ({s['bytes_per_event'] or 0:g} bytes/event, {s['db_bytes']} bytes on disk)")
+    click.echo(
+        f"events: {s['events']} ({s['bytes_per_event'] or 0:g} bytes/event, {s['db_bytes']} bytes on disk)"
+    )
     click.echo(f"encryption: {s['encryption']}")
     click.echo(f"capture: {'PAUSED' if s['paused'] else 'on'}")
-    click.echo(f"retention: {s['retention']['default_days']:g} days; "
-               + ", ".join(f"{k} {v:g} days" for k, v in s["retention"]["kinds_days"].items()))
+    click.echo(
+        f"retention: {s['retention']['default_days']:g} days; "
+        + ", ".join(f"{k} {v:g} days" for k, v in s["retention"]["kinds_days"].items())
+    )
     click.echo(f"embeddings: {s['embedded']} done, {s['pending_embeddings']} pending")
     click.echo(f"cross-app read granted to: {', '.join(s['grants']) or 'nobody'}")
     for app, n in sorted(s["apps"].items()):

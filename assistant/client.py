@@ -27,8 +27,8 @@ from assistant.api import openai as W
 from assistant.api import speech as S
 from assistant.api import translate as T
 from assistant.api.core import Health
-from assistant.config import Config
-from assistant.errors import AssistantError
+from runtime.config import Config
+from runtime.errors import AssistantError
 
 Body = Union[BaseModel, Mapping[str, Any], None]
 Audio = Union[bytes, Path]
@@ -38,7 +38,9 @@ Messages = Union[str, Sequence[Union[Mapping[str, Any], W.Message]]]
 class DaemonError(AssistantError):
     """The daemon answered with an error; str() is its message and fix."""
 
-    def __init__(self, status: int, code: str, message: str, fix: str | None = None, field: str | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, fix: str | None = None, field: str | None = None
+    ):
         super().__init__(message, fix)
         self.status, self.code, self.field = status, code, field
 
@@ -78,8 +80,11 @@ class ClientOptions:
 
     def httpx_args(self) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return {"base_url": self.base_url or "http://localhost", "headers": headers,
-                "timeout": httpx.Timeout(self.timeout, connect=5.0)}
+        return {
+            "base_url": self.base_url or "http://localhost",
+            "headers": headers,
+            "timeout": httpx.Timeout(self.timeout, connect=5.0),
+        }
 
 
 def _resolve(ep: Endpoint | str) -> Endpoint:
@@ -89,7 +94,9 @@ def _resolve(ep: Endpoint | str) -> Endpoint:
 def _payload(ep: Endpoint, body: Body, stream: bool) -> dict[str, Any] | None:
     if ep.request is None:
         return None
-    data = body.model_dump(exclude_none=True, by_alias=True) if isinstance(body, BaseModel) else dict(body or {})
+    data = (
+        body.model_dump(exclude_none=True, by_alias=True) if isinstance(body, BaseModel) else dict(body or {})
+    )
     if stream:
         data["stream"] = True
     elif data.get("stream"):
@@ -106,8 +113,13 @@ def _messages(messages: Messages) -> list[dict[str, Any]]:
 def _error(resp: httpx.Response, text: str) -> DaemonError:
     try:
         detail = json.loads(text)["error"]
-        return DaemonError(resp.status_code, str(detail.get("code", "error")), str(detail.get("message", text)),
-                           detail.get("fix"), detail.get("field"))
+        return DaemonError(
+            resp.status_code,
+            str(detail.get("code", "error")),
+            str(detail.get("message", text)),
+            detail.get("fix"),
+            detail.get("field"),
+        )
     except (ValueError, KeyError, TypeError):
         return DaemonError(resp.status_code, "http_error", f"HTTP {resp.status_code}: {text[:200]}")
 
@@ -129,8 +141,13 @@ def _event(ep: Endpoint, line: str) -> Any:
         return _DONE
     if data.startswith('{"error"'):
         detail = json.loads(data)["error"]
-        raise DaemonError(200, detail.get("code", "error"), detail.get("message", data), detail.get("fix"),
-                          detail.get("field"))
+        raise DaemonError(
+            200,
+            detail.get("code", "error"),
+            detail.get("message", data),
+            detail.get("fix"),
+            detail.get("field"),
+        )
     assert ep.stream is not None
     return ep.stream.model_validate_json(data)
 
@@ -144,14 +161,18 @@ def _events(events: Sequence[Mapping[str, Any] | BaseModel]) -> list[dict[str, A
 
 def _audio_form(audio: Audio, model: str, language: str | None) -> dict[str, Any]:
     """Return httpx keyword arguments for a multipart audio upload, as OpenAI clients send it."""
-    name, data = ("audio.wav", audio) if isinstance(audio, bytes) else (Path(audio).name, Path(audio).read_bytes())
+    name, data = (
+        ("audio.wav", audio) if isinstance(audio, bytes) else (Path(audio).name, Path(audio).read_bytes())
+    )
     fields = {"model": model, **({"language": language} if language else {})}
     return {"files": {"file": (name, data, "application/octet-stream")}, "data": fields}
 
 
 def _unavailable(opts: ClientOptions, exc: Exception) -> DaemonUnavailable:
-    return DaemonUnavailable(f"no assistant daemon answers at {opts.where()} ({exc})",
-                             "start it with `assistant daemon start` (or `assistant daemon run` in a terminal)")
+    return DaemonUnavailable(
+        f"no assistant daemon answers at {opts.where()} ({exc})",
+        "start it with `assistant daemon start` (or `assistant daemon run` in a terminal)",
+    )
 
 
 class Client:
@@ -240,8 +261,9 @@ class Client:
         body = {**fields, "text": text, "target": target, "source": source}
         return self.call("translate", body)  # type: ignore[no-any-return]
 
-    def transcribe(self, audio: Audio, model: str = "whisper-1", language: str | None = None,
-                   task: str = "transcribe") -> S.Transcription:
+    def transcribe(
+        self, audio: Audio, model: str = "whisper-1", language: str | None = None, task: str = "transcribe"
+    ) -> S.Transcription:
         """Return the text of an audio file (path or bytes); task="translate" gives English (scope stt)."""
         ep = endpoint("translations" if task == "translate" else "transcriptions")
         try:
@@ -322,7 +344,9 @@ class AsyncClient:
     async def memory_push(self, event: Mapping[str, Any] | M.MemoryEvent) -> M.PushResult:
         return await self.call("memory_push", event)  # type: ignore[no-any-return]
 
-    async def memory_push_batch(self, events: Sequence[Mapping[str, Any] | M.MemoryEvent]) -> M.PushBatchResponse:
+    async def memory_push_batch(
+        self, events: Sequence[Mapping[str, Any] | M.MemoryEvent]
+    ) -> M.PushBatchResponse:
         return await self.call("memory_push_batch", {"events": _events(events)})  # type: ignore[no-any-return]
 
     async def memory_search(self, query: str, **fields: Any) -> M.SearchResponse:
@@ -331,12 +355,15 @@ class AsyncClient:
     async def memory_resolve(self, text: str, limit: int = 5) -> M.ResolveResponse:
         return await self.call("memory_resolve", {"text": text, "limit": limit})  # type: ignore[no-any-return]
 
-    async def translate(self, text: str, target: str, source: str = "auto", **fields: Any) -> T.TranslateResponse:
+    async def translate(
+        self, text: str, target: str, source: str = "auto", **fields: Any
+    ) -> T.TranslateResponse:
         body = {**fields, "text": text, "target": target, "source": source}
         return await self.call("translate", body)  # type: ignore[no-any-return]
 
-    async def transcribe(self, audio: Audio, model: str = "whisper-1", language: str | None = None,
-                         task: str = "transcribe") -> S.Transcription:
+    async def transcribe(
+        self, audio: Audio, model: str = "whisper-1", language: str | None = None, task: str = "transcribe"
+    ) -> S.Transcription:
         ep = endpoint("translations" if task == "translate" else "transcriptions")
         try:
             resp = await self._http.post(ep.path, **_audio_form(audio, model, language))

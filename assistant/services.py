@@ -9,8 +9,8 @@ import importlib
 import threading
 from typing import Any
 
-from assistant.config import Config
-from assistant.errors import AssistantError
+from runtime.config import Config
+from runtime.errors import AssistantError
 
 SKILLS: dict[str, str] = {
     "autocomplete": "skills.autocomplete:create",

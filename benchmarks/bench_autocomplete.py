@@ -42,10 +42,10 @@ PROSE = (
 CODE = (
     "import os\nimport sys\n\n\ndef read_lines(path):\n    with open(path) as f:\n        return [line.strip() "
     "for line in f]\n\n\ndef count_words(lines):\n    total = 0\n    for line in lines:\n        total += "
-    "len(line.split())\n    return total\n\n\ndef main():\n    if len(sys.argv) < 2:\n        print(\"usage: "
-    "count.py FILE\")\n        return 1\n    path = sys.argv[1]\n    if not os.path.exists(path):\n        "
-    "print(\"no such file\")\n        return 1\n    lines = read_lines(path)\n    print(count_words(lines))\n"
-    "    return 0\n\n\nif __name__ == \"__main__\":\n    sys.exit(main())\n"
+    'len(line.split())\n    return total\n\n\ndef main():\n    if len(sys.argv) < 2:\n        print("usage: '
+    'count.py FILE")\n        return 1\n    path = sys.argv[1]\n    if not os.path.exists(path):\n        '
+    'print("no such file")\n        return 1\n    lines = read_lines(path)\n    print(count_words(lines))\n'
+    '    return 0\n\n\nif __name__ == "__main__":\n    sys.exit(main())\n'
 )
 
 
@@ -76,8 +76,13 @@ def chars_saved(prefixes: list[str], tops: list[str]) -> float:
 
 
 def stats(lat: list[float]) -> dict[str, float]:
-    return {"n": len(lat), "p50_ms": round(pct(lat, 50), 2), "p95_ms": round(pct(lat, 95), 2),
-            "p99_ms": round(pct(lat, 99), 2), "median_ms": round(median(lat), 2)}
+    return {
+        "n": len(lat),
+        "p50_ms": round(pct(lat, 50), 2),
+        "p95_ms": round(pct(lat, 95), 2),
+        "p99_ms": round(pct(lat, 99), 2),
+        "median_ms": round(median(lat), 2),
+    }
 
 
 # -- ours ------------------------------------------------------------------------------------------------
@@ -105,8 +110,9 @@ def ours_caller(services: Any) -> tuple[Callable[[dict[str, Any]], dict[str, Any
         while not server.server.started:
             time.sleep(0.01)
         port = server.listeners.tcp_address[1]
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"},
-                              timeout=120)
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=120
+        )
 
         def call(body: dict[str, Any]) -> dict[str, Any]:
             r = client.post("/v1/skills/autocomplete", json=body)
@@ -125,16 +131,32 @@ def ours_caller(services: Any) -> tuple[Callable[[dict[str, Any]], dict[str, Any
     skill = services.skill("autocomplete")
 
     def call_inproc(body: dict[str, Any]) -> dict[str, Any]:
-        r = skill.complete(CompleteRequest(prefix=body["prefix"], suffix=body.get("suffix", ""), kind=body["kind"],
-                                           doc=body["session"], max_suggestions=1, budget_ms=body.get("budget_ms")))
-        return {"suggestions": [{"text": s.text, "source": s.source} for s in r.suggestions],
-                "model_called": r.model_called, "partial": r.partial}
+        r = skill.complete(
+            CompleteRequest(
+                prefix=body["prefix"],
+                suffix=body.get("suffix", ""),
+                kind=body["kind"],
+                doc=body["session"],
+                max_suggestions=1,
+                budget_ms=body.get("budget_ms"),
+            )
+        )
+        return {
+            "suggestions": [{"text": s.text, "source": s.source} for s in r.suggestions],
+            "model_called": r.model_called,
+            "partial": r.partial,
+        }
 
     return call_inproc, "in-process (autocomplete endpoint not registered in assistant.api)", lambda: None
 
 
-def run_ours(call: Callable[[dict[str, Any]], dict[str, Any]], prefixes: list[str], kind: str,
-             gap: float, budget_ms: float | None = None) -> dict[str, Any]:
+def run_ours(
+    call: Callable[[dict[str, Any]], dict[str, Any]],
+    prefixes: list[str],
+    kind: str,
+    gap: float,
+    budget_ms: float | None = None,
+) -> dict[str, Any]:
     lat, tops, sources = [], [], {"model": 0, "type_through": 0, "phrase": 0, "name": 0, "word": 0, "none": 0}
     model_calls = partial = 0
     lat_model: list[float] = []  # keystrokes that started a model call (they wait up to the budget)
@@ -153,10 +175,15 @@ def run_ours(call: Callable[[dict[str, Any]], dict[str, Any]], prefixes: list[st
         model_calls += bool(r["model_called"])
         partial += bool(r["partial"])
         time.sleep(gap)
-    return {**stats(lat), "model_calls": model_calls, "partial": partial, "top_sources": sources,
-            "model_call_keystrokes": stats(lat_model) if lat_model else {},
-            "other_keystrokes": stats(lat_other) if lat_other else {},
-            "chars_saved": round(chars_saved(prefixes, tops), 3)}
+    return {
+        **stats(lat),
+        "model_calls": model_calls,
+        "partial": partial,
+        "top_sources": sources,
+        "model_call_keystrokes": stats(lat_model) if lat_model else {},
+        "other_keystrokes": stats(lat_other) if lat_other else {},
+        "chars_saved": round(chars_saved(prefixes, tops), 3),
+    }
 
 
 # -- prompts shared by server and naive paths --------------------------------------------------------------
@@ -178,12 +205,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_server(model_path: str, prompts: list[str], prefixes: list[str], kind: str, max_tokens: int, stop: list[str],
-               gap: float, threads: int) -> dict[str, Any]:
+def run_server(
+    model_path: str,
+    prompts: list[str],
+    prefixes: list[str],
+    kind: str,
+    max_tokens: int,
+    stop: list[str],
+    gap: float,
+    threads: int,
+) -> dict[str, Any]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--n_threads",
-                             str(threads), "--n_ctx", "4096", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            model_path,
+            "--n_threads",
+            str(threads),
+            "--n_ctx",
+            "4096",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -196,9 +247,12 @@ def run_server(model_path: str, prompts: list[str], prefixes: list[str], kind: s
                 time.sleep(0.2)
         lat, tops = [], []
         for prompt in prompts:
-            body = json.dumps({"prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stop": stop}).encode()
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions", body,
-                                         {"Content-Type": "application/json"})
+            body = json.dumps(
+                {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stop": stop}
+            ).encode()
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/completions", body, {"Content-Type": "application/json"}
+            )
             t0 = time.perf_counter()
             text = json.loads(urllib.request.urlopen(req, timeout=300).read())["choices"][0]["text"]
             lat.append((time.perf_counter() - t0) * 1000)
@@ -210,7 +264,9 @@ def run_server(model_path: str, prompts: list[str], prefixes: list[str], kind: s
         proc.wait(10)
 
 
-def run_naive(engine: Any, prompts: list[str], samples: int, max_tokens: int, stop: tuple[str, ...]) -> dict[str, Any]:
+def run_naive(
+    engine: Any, prompts: list[str], samples: int, max_tokens: int, stop: tuple[str, ...]
+) -> dict[str, Any]:
     from runtime.engines.base import GenerationOptions
 
     step = max(1, len(prompts) // samples)
@@ -226,14 +282,18 @@ def run_naive(engine: Any, prompts: list[str], samples: int, max_tokens: int, st
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keystrokes", type=int, default=500)
-    ap.add_argument("--gap-ms", type=float, default=40.0, help="pause between keystrokes (a fast typist: ~60 ms)")
+    ap.add_argument(
+        "--gap-ms", type=float, default=40.0, help="pause between keystrokes (a fast typist: ~60 ms)"
+    )
     ap.add_argument("--naive-samples", type=int, default=25)
     ap.add_argument("--kinds", default="prose,code")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--budget-ms", type=float, default=None, help="budget sent with each request (default: the skill's)")
+    ap.add_argument(
+        "--budget-ms", type=float, default=None, help="budget sent with each request (default: the skill's)"
+    )
     ap.add_argument("--only-ours", action="store_true", help="skip the server and naive paths (for sweeps)")
     args = ap.parse_args()
-    from assistant.config import Config
+    from runtime.config import Config
     from assistant.services import Services
 
     home = Path(os.environ.get("ASSISTANT_HOME") or tempfile.mkdtemp(prefix="bench-ac-"))
@@ -242,8 +302,14 @@ def main() -> None:
     skill = services.skill("autocomplete")
     skill.phrases.clear()
     call, how, stop_ours = ours_caller(services)
-    results: dict[str, Any] = {"ours_path": how, "keystrokes": args.keystrokes, "gap_ms": args.gap_ms,
-                               "threads": args.threads, "budget_ms": args.budget_ms or "skill default", "kinds": {}}
+    results: dict[str, Any] = {
+        "ours_path": how,
+        "keystrokes": args.keystrokes,
+        "gap_ms": args.gap_ms,
+        "threads": args.threads,
+        "budget_ms": args.budget_ms or "skill default",
+        "kinds": {},
+    }
     try:
         for kind in args.kinds.split(","):
             text = PROSE if kind == "prose" else CODE
@@ -267,7 +333,9 @@ def main() -> None:
                 naive = run_naive(engine, prompts, args.naive_samples, max_tokens, tuple(stop))
             print(f"  naive  {naive}", flush=True)
             services.runtime.scheduler.unload(model_id)  # free the cores' cache for the server's copy
-            server = run_server(path, prompts, prefixes, kind, max_tokens, stop, args.gap_ms / 1000, args.threads)
+            server = run_server(
+                path, prompts, prefixes, kind, max_tokens, stop, args.gap_ms / 1000, args.threads
+            )
             print(f"  server {server}", flush=True)
             ratios = {
                 "server_p95_over_ours_p95": round(server["p95_ms"] / max(ours["p95_ms"], 1e-6), 2),
@@ -276,8 +344,13 @@ def main() -> None:
                 "naive_p95_over_ours_p95": round(naive["p95_ms"] / max(ours["p95_ms"], 1e-6), 1),
             }
             print(f"  ratios {ratios}", flush=True)
-            results["kinds"][kind] = {"model": model_id, "ours": ours, "server": server, "naive": naive,
-                                      "ratios": ratios}
+            results["kinds"][kind] = {
+                "model": model_id,
+                "ours": ours,
+                "server": server,
+                "naive": naive,
+                "ratios": ratios,
+            }
     finally:
         stop_ours()
         services.close()

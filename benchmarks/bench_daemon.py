@@ -75,7 +75,7 @@ class InProcess:
     """The runtime in this process: the baseline the daemon is compared with."""
 
     def __init__(self, home: Path) -> None:
-        from assistant.config import Config
+        from runtime.config import Config
         from runtime.runtime import Runtime
 
         self.rt = Runtime(Config.from_env({"ASSISTANT_HOME": str(home), "ASSISTANT_THREADS": "2"}))
@@ -84,24 +84,41 @@ class InProcess:
         from runtime.engines.base import ChatMessage, GenerationOptions
 
         opts = GenerationOptions(max_tokens=tokens, temperature=0)
-        return _rate([time.perf_counter() for ev in self.rt.chat([ChatMessage("user", PROMPT)], opts, model=MODEL)
-                      if ev.text])
+        return _rate(
+            [
+                time.perf_counter()
+                for ev in self.rt.chat([ChatMessage("user", PROMPT)], opts, model=MODEL)
+                if ev.text
+            ]
+        )
 
 
 def stream_rate(client: httpx.Client, tokens: int, model: str) -> float:
-    body = {"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
-            "temperature": 0, "stream": True}
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": tokens,
+        "temperature": 0,
+        "stream": True,
+    }
     with client.stream("POST", "/v1/chat/completions", json=body) as r:
         r.raise_for_status()
         return _rate(_sse_stamps(r.iter_lines()))
 
 
-async def _load(sock: str, token: str, method: str, path: str, body: Any, clients: int, per: int) -> tuple[list[float], int]:
+async def _load(
+    sock: str, token: str, method: str, path: str, body: Any, clients: int, per: int
+) -> tuple[list[float], int]:
     lat: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=sock, limits=limits), timeout=300,
-                                 base_url="http://localhost", headers={"Authorization": f"Bearer {token}"}) as c:
+    async with httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(uds=sock, limits=limits),
+        timeout=300,
+        base_url="http://localhost",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as c:
+
         async def one() -> None:
             nonlocal errors
             for _ in range(per):
@@ -116,12 +133,21 @@ async def _load(sock: str, token: str, method: str, path: str, body: Any, client
 
 async def _chats(sock: str, token: str, n: int, tokens: int) -> tuple[int, int]:
     ok = errors = 0
-    async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=sock), timeout=600, base_url="http://localhost",
-                                 headers={"Authorization": f"Bearer {token}"}) as c:
+    async with httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(uds=sock),
+        timeout=600,
+        base_url="http://localhost",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as c:
+
         async def one(i: int) -> None:
             nonlocal ok, errors
-            body = {"model": MODEL, "messages": [{"role": "user", "content": f"Count to {i}."}],
-                    "max_tokens": tokens, "stream": True}
+            body = {
+                "model": MODEL,
+                "messages": [{"role": "user", "content": f"Count to {i}."}],
+                "max_tokens": tokens,
+                "stream": True,
+            }
             async with c.stream("POST", "/v1/chat/completions", json=body) as r:
                 text = "".join([line async for line in r.aiter_lines()])
                 done = r.status_code == 200 and "[DONE]" in text and '"error"' not in text
@@ -143,7 +169,7 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_THREADS": "2", "ASSISTANT_CHAT_MODEL": MODEL}
-    from assistant.config import Config
+    from runtime.config import Config
     from runtime.store import ModelStore
 
     model_path = ModelStore(Config.from_env(env).models_dir).ensure(MODEL).path
@@ -153,31 +179,66 @@ def main() -> None:
     # from elsewhere on the machine falls on all of them alike.
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "assistant.cli", "daemon", "run"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "assistant.cli", "daemon", "run"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         daemon_pid = procs[0].pid
         sock = str(home / "run" / "assistant.sock")
         token_file = home / "data" / "owner.token"
-        _wait(lambda: token_file.exists() and httpx.Client(transport=httpx.HTTPTransport(uds=sock)).get(
-            "http://localhost/health").status_code == 200, "daemon")
+        _wait(
+            lambda: token_file.exists()
+            and httpx.Client(transport=httpx.HTTPTransport(uds=sock))
+            .get("http://localhost/health")
+            .status_code
+            == 200,
+            "daemon",
+        )
         time.sleep(1.0)
         results["idle_rss_mb"] = round(_rss_mb(daemon_pid), 1)
         token = token_file.read_text().strip()
         server: httpx.Client | None = None
         if not args.skip_llama_server:
             port = _free_port()
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--n_threads", "2",
-                 "--n_ctx", "4096", "--host", "127.0.0.1", "--port", str(port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200, "llama_cpp.server")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "llama_cpp.server",
+                        "--model",
+                        str(model_path),
+                        "--n_threads",
+                        "2",
+                        "--n_ctx",
+                        "4096",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            _wait(
+                lambda: httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200, "llama_cpp.server"
+            )
             server = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
         inproc = InProcess(home)
         daemon_tps: list[float] = []
         inproc_tps: list[float] = []
         server_tps: list[float] = []
-        with httpx.Client(transport=httpx.HTTPTransport(uds=sock), base_url="http://localhost", timeout=600,
-                          headers={"Authorization": f"Bearer {token}"}) as c:
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=sock),
+            base_url="http://localhost",
+            timeout=600,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as c:
             for run in range(args.runs + 1):  # run 0 loads the models and is not counted
                 d_, i_ = stream_rate(c, args.tokens, MODEL), inproc.rate(args.tokens)
                 s_ = stream_rate(server, args.tokens, MODEL) if server is not None else float("nan")
@@ -188,9 +249,13 @@ def main() -> None:
         if server is not None:
             server.close()
             procs.pop().terminate()
-        health, health_err = asyncio.run(_load(sock, token, "GET", "/health", None, args.clients, args.per_client))
+        health, health_err = asyncio.run(
+            _load(sock, token, "GET", "/health", None, args.clients, args.per_client)
+        )
         call_body = {"model": MODEL, "prompt": "The meeting is moved to", "max_tokens": 1, "temperature": 0}
-        calls, call_err = asyncio.run(_load(sock, token, "POST", "/v1/completions", call_body, args.clients, 1))
+        calls, call_err = asyncio.run(
+            _load(sock, token, "POST", "/v1/completions", call_body, args.clients, 1)
+        )
         ok16, err16 = asyncio.run(_chats(sock, token, 16, 16))
         results["loaded_rss_mb"] = round(_rss_mb(daemon_pid), 1)
     finally:
@@ -201,29 +266,53 @@ def main() -> None:
     if args.skip_llama_server:
         server_tps = []
     d, i, s = median(daemon_tps), median(inproc_tps), median(server_tps)
-    results.update({
-        "stream_tokens_per_s": {"daemon_unix": daemon_tps, "in_process": inproc_tps, "llama_cpp_server": server_tps},
-        "median_tokens_per_s": {"daemon_unix": d, "in_process": i, "llama_cpp_server": s},
-        "ratio_daemon_vs_in_process": d / i if i else None,
-        "ratio_daemon_vs_llama_cpp_server": d / s if s else None,
-        "ratio_llama_cpp_server_vs_in_process": s / i if i and s else None,
-        "health_ms": {"clients": args.clients, "n": len(health), "p50": pct(health, 50) * 1e3,
-                      "p99": pct(health, 99) * 1e3, "errors": health_err},
-        "completion_1_token_ms": {"clients": args.clients, "n": len(calls), "p50": pct(calls, 50) * 1e3,
-                                  "p99": pct(calls, 99) * 1e3, "errors": call_err,
-                                  "note": "stand-in for an autocomplete call: no skill endpoint was served"},
-        "concurrent_streaming_chats": {"n": 16, "completed": ok16, "errors": err16},
-    })
+    results.update(
+        {
+            "stream_tokens_per_s": {
+                "daemon_unix": daemon_tps,
+                "in_process": inproc_tps,
+                "llama_cpp_server": server_tps,
+            },
+            "median_tokens_per_s": {"daemon_unix": d, "in_process": i, "llama_cpp_server": s},
+            "ratio_daemon_vs_in_process": d / i if i else None,
+            "ratio_daemon_vs_llama_cpp_server": d / s if s else None,
+            "ratio_llama_cpp_server_vs_in_process": s / i if i and s else None,
+            "health_ms": {
+                "clients": args.clients,
+                "n": len(health),
+                "p50": pct(health, 50) * 1e3,
+                "p99": pct(health, 99) * 1e3,
+                "errors": health_err,
+            },
+            "completion_1_token_ms": {
+                "clients": args.clients,
+                "n": len(calls),
+                "p50": pct(calls, 50) * 1e3,
+                "p99": pct(calls, 99) * 1e3,
+                "errors": call_err,
+                "note": "stand-in for an autocomplete call: no skill endpoint was served",
+            },
+            "concurrent_streaming_chats": {"n": 16, "completed": ok16, "errors": err16},
+        }
+    )
     path = write("daemon", results)
     print(f"streaming tok/s (median): daemon {d:.1f}, in-process {i:.1f}, llama_cpp.server {s:.1f}")
-    print(f"daemon / in-process = {results['ratio_daemon_vs_in_process'] or float('nan'):.2f} (target >= 0.93); "
-          f"daemon / llama_cpp.server = {results['ratio_daemon_vs_llama_cpp_server'] or float('nan'):.2f} (target >= 1.5)")
-    print(f"/health under {args.clients} clients: p50 {results['health_ms']['p50']:.1f} ms, "
-          f"p99 {results['health_ms']['p99']:.1f} ms, errors {health_err}")
-    print(f"1-token completion under {args.clients} clients: p50 {results['completion_1_token_ms']['p50']:.0f} ms, "
-          f"p99 {results['completion_1_token_ms']['p99']:.0f} ms, errors {call_err}")
+    print(
+        f"daemon / in-process = {results['ratio_daemon_vs_in_process'] or float('nan'):.2f} (target >= 0.93); "
+        f"daemon / llama_cpp.server = {results['ratio_daemon_vs_llama_cpp_server'] or float('nan'):.2f} (target >= 1.5)"
+    )
+    print(
+        f"/health under {args.clients} clients: p50 {results['health_ms']['p50']:.1f} ms, "
+        f"p99 {results['health_ms']['p99']:.1f} ms, errors {health_err}"
+    )
+    print(
+        f"1-token completion under {args.clients} clients: p50 {results['completion_1_token_ms']['p50']:.0f} ms, "
+        f"p99 {results['completion_1_token_ms']['p99']:.0f} ms, errors {call_err}"
+    )
     print(f"16 concurrent streaming chats: {ok16} completed, {err16} errors")
-    print(f"idle daemon RSS {results['idle_rss_mb']} MB (target < 120); with {MODEL} loaded {results['loaded_rss_mb']} MB")
+    print(
+        f"idle daemon RSS {results['idle_rss_mb']} MB (target < 120); with {MODEL} loaded {results['loaded_rss_mb']} MB"
+    )
     print(f"wrote {path}")
 
 

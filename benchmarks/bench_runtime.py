@@ -17,9 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import median, write  # noqa: E402
 
 
-PROMPT_LONG = ("The history of the printing press begins in the fifteenth century, when Johannes Gutenberg "
-               "combined movable metal type, oil-based inks and a wooden press. ") * 6
-PROMPT_GEN = "Write a short story about a lighthouse keeper who finds a message in a bottle. Once upon a time,"
+PROMPT_LONG = (
+    "The history of the printing press begins in the fifteenth century, when Johannes Gutenberg "
+    "combined movable metal type, oil-based inks and a wooden press. "
+) * 6
+PROMPT_GEN = (
+    "Write a short story about a lighthouse keeper who finds a message in a bottle. Once upon a time,"
+)
 
 
 class Raw:
@@ -28,8 +32,14 @@ class Raw:
     def __init__(self, path: str, threads: int, n_ctx: int) -> None:
         from llama_cpp import Llama
 
-        self.llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512,
-                         verbose=False)
+        self.llm = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_batch=512,
+            verbose=False,
+        )
 
     def prompt_tps(self) -> float:
         self.llm.reset()
@@ -42,7 +52,9 @@ class Raw:
         self.llm.reset()
         t0 = time.perf_counter()
         first, n = None, 0
-        for _chunk in self.llm.create_completion(PROMPT_GEN, max_tokens=max_tokens, temperature=0, stream=True):
+        for _chunk in self.llm.create_completion(
+            PROMPT_GEN, max_tokens=max_tokens, temperature=0, stream=True
+        ):
             n += 1
             if first is None:
                 first = time.perf_counter()
@@ -55,7 +67,7 @@ class Ours:
     """Our runtime: the scheduler and the llama engine, as the CLI, daemon and TUI use them."""
 
     def __init__(self, model_id: str, threads: int, n_ctx: int) -> None:
-        from assistant.config import Config
+        from runtime.config import Config
         from runtime.runtime import Runtime
 
         self.model_id = model_id
@@ -79,7 +91,9 @@ class Ours:
         from runtime.engines.textgen import collect
 
         self._reset()
-        out = collect(self.rt.complete(PROMPT_GEN, GenerationOptions(max_tokens=max_tokens), model=self.model_id))
+        out = collect(
+            self.rt.complete(PROMPT_GEN, GenerationOptions(max_tokens=max_tokens), model=self.model_id)
+        )
         return out.stats.time_to_first_token, out.stats.tokens_per_second
 
 
@@ -96,7 +110,7 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
-    from assistant.config import Config
+    from runtime.config import Config
     from runtime.store import ModelStore
 
     path = str(ModelStore(Config.from_env().models_dir).ensure(args.model).path)
@@ -114,16 +128,34 @@ def main() -> None:
     # per-run ratios, then their median: robust to the machine speeding up or slowing down between runs
     ratio = {
         "gen_tps": median([o["gen_tps"] / r["gen_tps"] for o, r in zip(samples["ours"], samples["raw"])]),
-        "prompt_tps": median([o["prompt_tps"] / r["prompt_tps"] for o, r in zip(samples["ours"], samples["raw"])]),
+        "prompt_tps": median(
+            [o["prompt_tps"] / r["prompt_tps"] for o, r in zip(samples["ours"], samples["raw"])]
+        ),
         "ttft": median([o["ttft_s"] / r["ttft_s"] for o, r in zip(samples["ours"], samples["raw"])]),
     }
-    path_out = write("bench_runtime", {"model": args.model, "threads": args.threads, "runs": args.runs,
-                                       "max_tokens": args.max_tokens, "raw": raw_m, "ours": ours_m,
-                                       "ratio_ours_over_raw": ratio, "samples": samples})
+    path_out = write(
+        "bench_runtime",
+        {
+            "model": args.model,
+            "threads": args.threads,
+            "runs": args.runs,
+            "max_tokens": args.max_tokens,
+            "raw": raw_m,
+            "ours": ours_m,
+            "ratio_ours_over_raw": ratio,
+            "samples": samples,
+        },
+    )
     print(f"model {args.model}, {args.threads} threads, medians of {args.runs} interleaved runs:")
-    for k, label in (("prompt_tps", "prompt tok/s"), ("gen_tps", "generation tok/s"), ("ttft_s", "time to first token s")):
+    for k, label in (
+        ("prompt_tps", "prompt tok/s"),
+        ("gen_tps", "generation tok/s"),
+        ("ttft_s", "time to first token s"),
+    ):
         print(f"  {label:24s} raw {raw_m[k]:8.3f}   ours {ours_m[k]:8.3f}")
-    print(f"  ratio ours/raw: generation {ratio['gen_tps']:.3f}, prompt {ratio['prompt_tps']:.3f}, ttft {ratio['ttft']:.3f}")
+    print(
+        f"  ratio ours/raw: generation {ratio['gen_tps']:.3f}, prompt {ratio['prompt_tps']:.3f}, ttft {ratio['ttft']:.3f}"
+    )
     print(f"wrote {path_out}")
 
 

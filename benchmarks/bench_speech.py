@@ -27,22 +27,26 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.config import Config  # noqa: E402
+from runtime.config import Config  # noqa: E402
 from benchmarks.common import median, pct, write  # noqa: E402
 
-PARAGRAPH = ("The library opens at nine in the morning and closes at six in the evening. Visitors can borrow "
-             "up to five books at a time. The children's section is on the second floor, next to the reading "
-             "room. On Saturdays there is a story hour for young readers. Please return your books on time, "
-             "so that other people can enjoy them too. ")
+PARAGRAPH = (
+    "The library opens at nine in the morning and closes at six in the evening. Visitors can borrow "
+    "up to five books at a time. The children's section is on the second floor, next to the reading "
+    "room. On Saturdays there is a story hour for young readers. Please return your books on time, "
+    "so that other people can enjoy them too. "
+)
 
 # a second, non-repeating text: a check that the defaults are not tuned to the library paragraph
-TRIP = ("Our train leaves the central station at a quarter past eight, so we should meet at the coffee shop "
-        "near platform four. Bring the printed tickets and a warm jacket, because the mountains are cold in "
-        "November. The hotel has a small restaurant that serves fresh fish and vegetable soup. After dinner we "
-        "can walk along the river and look at the old bridge, which was built more than three hundred years ago. "
-        "On Sunday morning the market opens early, and the farmers sell bread, cheese, honey and apples. "
-        "If it rains, we will visit the museum of science instead, where children can build simple machines. "
-        "Please remember to charge your phone and to write down the address of the hotel. ")
+TRIP = (
+    "Our train leaves the central station at a quarter past eight, so we should meet at the coffee shop "
+    "near platform four. Bring the printed tickets and a warm jacket, because the mountains are cold in "
+    "November. The hotel has a small restaurant that serves fresh fish and vegetable soup. After dinner we "
+    "can walk along the river and look at the old bridge, which was built more than three hundred years ago. "
+    "On Sunday morning the market opens early, and the farmers sell bread, cheese, honey and apples. "
+    "If it rains, we will visit the museum of science instead, where children can build simple machines. "
+    "Please remember to charge your phone and to write down the address of the hotel. "
+)
 TEXTS = {"library": PARAGRAPH, "trip": TRIP}
 
 # name -> StreamOptions changes; "default" is the shipped configuration
@@ -74,7 +78,9 @@ def record(minutes: float, folder: Path, paragraph: str = PARAGRAPH) -> tuple[np
     def speak(text: str) -> np.ndarray:
         raw, wav = folder / "raw.wav", folder / "speech.wav"
         subprocess.run(["espeak-ng", "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
-        subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True)
+        subprocess.run(
+            ["sox", "-D", str(raw), "-r", "16000", "-c", "1", str(wav)], check=True, capture_output=True
+        )
         return np.asarray(decode_audio(str(wav)), dtype=np.float32)
 
     # repeats from the measured length of one paragraph: espeak's real pace is below its -s figure
@@ -98,10 +104,14 @@ def stream(skill: Any, audio: np.ndarray, text: str, options: Any, onset: float)
     first_commit = committed[0].emitted_at if committed else float("nan")
     third = max(1, len(lags) // 3)
     return {
-        "stream_rtf": t.stats()["rtf"], "stream_wer": wer(text, "".join(e.text for e in committed)),
-        "commit_lag_p50": median(lags), "commit_lag_p95": pct(lags, 95),
-        "lag_first_third_p50": median(lags[:third]), "lag_last_third_p50": median(lags[-third:]),
-        "first_partial_after_onset_s": first_partial - onset, "first_commit_after_onset_s": first_commit - onset,
+        "stream_rtf": t.stats()["rtf"],
+        "stream_wer": wer(text, "".join(e.text for e in committed)),
+        "commit_lag_p50": median(lags),
+        "commit_lag_p95": pct(lags, 95),
+        "lag_first_third_p50": median(lags[:third]),
+        "lag_last_third_p50": median(lags[-third:]),
+        "first_partial_after_onset_s": first_partial - onset,
+        "first_commit_after_onset_s": first_commit - onset,
         "adaptations": [e.note for e in events if e.kind == "adapted"],
         "load_average_1min": (load + os.getloadavg()[0]) / 2,
     }
@@ -133,12 +143,21 @@ def main() -> None:
     seconds = len(audio) / 16000
     onset = float(np.argmax(np.abs(audio) > 0.02)) / 16000
     variants = args.variants.split(",")
-    print(f"espeak-ng recording: {seconds:.0f} s, speech onset {onset:.2f} s; variants {variants} x {args.rounds}")
-    out: dict[str, Any] = {"text": args.text, "audio_seconds": seconds, "rounds": args.rounds, "busy_processes": args.hog,
-                           "variants": {v: VARIANTS[v] for v in variants}}
+    print(
+        f"espeak-ng recording: {seconds:.0f} s, speech onset {onset:.2f} s; variants {variants} x {args.rounds}"
+    )
+    out: dict[str, Any] = {
+        "text": args.text,
+        "audio_seconds": seconds,
+        "rounds": args.rounds,
+        "busy_processes": args.hog,
+        "variants": {v: VARIANTS[v] for v in variants},
+    }
     for model in args.models.split(","):
         engine = skill.engine(model)
-        engine.transcribe(audio[:16000 * 3], SttOptions(language="en", window="short"))  # warm up: first call pays setup
+        engine.transcribe(
+            audio[: 16000 * 3], SttOptions(language="en", window="short")
+        )  # warm up: first call pays setup
         t0 = time.perf_counter()
         offline = engine.transcribe(audio, SttOptions(language="en", word_timestamps=False))
         off_s = time.perf_counter() - t0
@@ -161,14 +180,18 @@ def main() -> None:
             m["wer_ratio_stream_vs_offline"] = m["stream_wer"] / max(r["offline_wer"], 1e-9)
             m["rtf_ratio_stream_vs_offline"] = m["stream_rtf"] / max(r["offline_rtf"], 1e-9)
             r[v] = m
-            print(f"  {v:8s} streaming RTF {m['stream_rtf']:.2f} WER {m['stream_wer']:.3f} "
-                  f"({m['wer_ratio_stream_vs_offline']:.2f}x offline) | commit lag p50 {m['commit_lag_p50']:.2f} s "
-                  f"p95 {m['commit_lag_p95']:.2f} s (first third {m['lag_first_third_p50']:.2f}, last third "
-                  f"{m['lag_last_third_p50']:.2f}) | after onset: first partial {m['first_partial_after_onset_s']:.2f} s, "
-                  f"first commit {m['first_commit_after_onset_s']:.2f} s | {len(m['adaptations'])} adaptations "
-                  f"| load {m['load_average_1min']:.1f}")
+            print(
+                f"  {v:8s} streaming RTF {m['stream_rtf']:.2f} WER {m['stream_wer']:.3f} "
+                f"({m['wer_ratio_stream_vs_offline']:.2f}x offline) | commit lag p50 {m['commit_lag_p50']:.2f} s "
+                f"p95 {m['commit_lag_p95']:.2f} s (first third {m['lag_first_third_p50']:.2f}, last third "
+                f"{m['lag_last_third_p50']:.2f}) | after onset: first partial {m['first_partial_after_onset_s']:.2f} s, "
+                f"first commit {m['first_commit_after_onset_s']:.2f} s | {len(m['adaptations'])} adaptations "
+                f"| load {m['load_average_1min']:.1f}"
+            )
         if "padded" in r and "default" in r:
-            r["rtf_ratio_default_vs_padded"] = r["default"]["stream_rtf"] / max(r["padded"]["stream_rtf"], 1e-9)
+            r["rtf_ratio_default_vs_padded"] = r["default"]["stream_rtf"] / max(
+                r["padded"]["stream_rtf"], 1e-9
+            )
             print(f"  short-window streaming costs {r['rtf_ratio_default_vs_padded']:.2f}x the padded path")
         out[model] = r
     print("wrote", write(args.name, out))

@@ -1,6 +1,6 @@
 """Translation latency per sentence and words/min for each engine (Bergamot, tiny CTranslate2, LLM).
 
-    .venv/bin/python benchmarks/bench_translate.py [--sentences 40] [--llm 5]
+.venv/bin/python benchmarks/bench_translate.py [--sentences 40] [--llm 5]
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.config import Config  # noqa: E402
+from runtime.config import Config  # noqa: E402
 from benchmarks.common import median, pct, write  # noqa: E402
 
 SENTENCES = [
-    "I went for a walk in the park this morning.", "The meeting was moved to next Tuesday at ten.",
-    "Could you send me the report before lunch?", "The weather is lovely today.",
-    "We need to buy milk, bread and some fruit.", "My brother lives in a small town near the coast.",
-    "This phone has a very good camera.", "Please close the window when you leave.",
+    "I went for a walk in the park this morning.",
+    "The meeting was moved to next Tuesday at ten.",
+    "Could you send me the report before lunch?",
+    "The weather is lovely today.",
+    "We need to buy milk, bread and some fruit.",
+    "My brother lives in a small town near the coast.",
+    "This phone has a very good camera.",
+    "Please close the window when you leave.",
 ]
 
 
@@ -36,8 +40,12 @@ def bench(engine, direction: str, sents: list[str]) -> dict[str, float]:  # type
     t0 = time.perf_counter()
     engine.translate_batch(sents, direction)
     batch = time.perf_counter() - t0
-    return {"ms_per_sentence_p50": median(times) * 1000, "ms_per_sentence_p95": pct(times, 95) * 1000,
-            "words_per_min": words / sum(times) * 60, "batched_words_per_min": words / batch * 60}
+    return {
+        "ms_per_sentence_p50": median(times) * 1000,
+        "ms_per_sentence_p95": pct(times, 95) * 1000,
+        "words_per_min": words / sum(times) * 60,
+        "batched_words_per_min": words / batch * 60,
+    }
 
 
 def main() -> None:
@@ -45,7 +53,7 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=40)
     ap.add_argument("--llm", type=int, default=4, help="sentences for the (slow) LLM fallback; 0 skips it")
     args = ap.parse_args()
-    sents = (SENTENCES * (args.sentences // len(SENTENCES) + 1))[:args.sentences]
+    sents = (SENTENCES * (args.sentences // len(SENTENCES) + 1))[: args.sentences]
     from runtime.planner import PlanOptions, plan_all
     from runtime.probe import probe
     from runtime.runtime import Runtime
@@ -70,11 +78,13 @@ def main() -> None:
                 results[e.name + " (tiny d=16)"] = bench(e, "en-de", sents)
     if args.llm:
         rt = Runtime(cfg, store=store)
-        results["llm:" + rt.model_for("chat")] = bench(LLMTranslator(rt), "en-pt", sents[:args.llm])
+        results["llm:" + rt.model_for("chat")] = bench(LLMTranslator(rt), "en-pt", sents[: args.llm])
         rt.close()
     for name, r in results.items():
-        print(f"{name:32s} p50 {r['ms_per_sentence_p50']:7.1f} ms/sentence  p95 {r['ms_per_sentence_p95']:7.1f}  "
-              f"{r['words_per_min']:9.0f} words/min  (batched {r['batched_words_per_min']:.0f})")
+        print(
+            f"{name:32s} p50 {r['ms_per_sentence_p50']:7.1f} ms/sentence  p95 {r['ms_per_sentence_p95']:7.1f}  "
+            f"{r['words_per_min']:9.0f} words/min  (batched {r['batched_words_per_min']:.0f})"
+        )
     if "bergamot" in results and len(results) > 1:
         base = results["bergamot"]["ms_per_sentence_p50"]
         for name, r in results.items():

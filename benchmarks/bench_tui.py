@@ -28,8 +28,9 @@ def one_run(exe: str, env: dict[str, str], timeout: float = 30.0) -> float:
     master, slave = pty.openpty()
     os.set_blocking(master, False)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([exe, "tui"], stdin=slave, stdout=slave, stderr=slave, env=env,
-                            start_new_session=True, close_fds=True)
+    proc = subprocess.Popen(
+        [exe, "tui"], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True
+    )
     os.close(slave)
     seen = b""
     try:
@@ -60,11 +61,16 @@ def main() -> None:
     env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="35")
     one_run(exe, env)  # warm the OS file cache: we measure our start-up, not the disk
     times = [one_run(exe, env) for _ in range(args.runs)]
-    data = {"runs": args.runs, "first_frame_s": {"median": median(times), "p90": pct(times, 90),
-                                                  "min": min(times), "all": times}, "target_s": 1.0}
+    data = {
+        "runs": args.runs,
+        "first_frame_s": {"median": median(times), "p90": pct(times, 90), "min": min(times), "all": times},
+        "target_s": 1.0,
+    }
     path = write("bench_tui", data)
-    print(f"TUI first frame: median {median(times):.3f} s, p90 {pct(times, 90):.3f} s over {args.runs} runs "
-          f"(target 1.0 s)\nwrote {path}")
+    print(
+        f"TUI first frame: median {median(times):.3f} s, p90 {pct(times, 90):.3f} s over {args.runs} runs "
+        f"(target 1.0 s)\nwrote {path}"
+    )
 
 
 if __name__ == "__main__":

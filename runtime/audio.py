@@ -13,7 +13,7 @@ from typing import IO, Any, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 SAMPLE_RATE = 16000
 
@@ -55,7 +55,7 @@ class ArraySource:
 
     def chunks(self) -> Iterator[np.ndarray]:
         for i in range(0, len(self.audio), self.step):
-            yield self.audio[i:i + self.step]
+            yield self.audio[i : i + self.step]
 
     def close(self) -> None:
         pass
@@ -71,7 +71,9 @@ class FileSource(ArraySource):
         try:
             from faster_whisper import decode_audio
         except ImportError:
-            raise AudioError("reading audio files needs faster-whisper", "run `pip install faster-whisper`") from None
+            raise AudioError(
+                "reading audio files needs faster-whisper", "run `pip install faster-whisper`"
+            ) from None
         try:
             audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
         except Exception as e:  # PyAV raises its own error tree for unreadable files
@@ -123,11 +125,15 @@ class MicrophoneSource:
         try:
             devices = self._sd.query_devices()
         except Exception as e:
-            raise AudioError(f"cannot list audio devices: {e}", "check the sound system (PulseAudio/ALSA)") from None
+            raise AudioError(
+                f"cannot list audio devices: {e}", "check the sound system (PulseAudio/ALSA)"
+            ) from None
         inputs = [d for d in devices if d.get("max_input_channels", 0) > 0]
         if not inputs:
-            raise AudioError("no microphone found: PortAudio lists no input device",
-                             "connect a microphone, or use --file x.wav or --stdin with raw 16 kHz PCM")
+            raise AudioError(
+                "no microphone found: PortAudio lists no input device",
+                "connect a microphone, or use --file x.wav or --stdin with raw 16 kHz PCM",
+            )
         if device is not None:
             names = [str(d["name"]) for d in inputs]
             idx = [d["index"] for d in inputs]
@@ -141,11 +147,18 @@ class MicrophoneSource:
 
         try:
             self._stream = self._sd.InputStream(
-                samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=self.device,
-                blocksize=int(self.options.chunk_seconds * SAMPLE_RATE), callback=callback)
+                samplerate=SAMPLE_RATE,
+                channels=1,
+                dtype="float32",
+                device=self.device,
+                blocksize=int(self.options.chunk_seconds * SAMPLE_RATE),
+                callback=callback,
+            )
             self._stream.start()
         except Exception as e:  # sounddevice.PortAudioError and friends
-            raise AudioError(f"cannot open the microphone: {e}", "pick another device with --device") from None
+            raise AudioError(
+                f"cannot open the microphone: {e}", "pick another device with --device"
+            ) from None
         try:
             while self._stream is not None:
                 try:
@@ -166,9 +179,13 @@ def _sounddevice() -> Any:
     try:
         import sounddevice
     except OSError:  # the module imports but PortAudio's shared library is missing
-        raise AudioError("PortAudio is not installed", "install libportaudio2 (Debian) or portaudio (Homebrew)") from None
+        raise AudioError(
+            "PortAudio is not installed", "install libportaudio2 (Debian) or portaudio (Homebrew)"
+        ) from None
     except ImportError:
-        raise AudioError("the microphone needs the sounddevice package", "run `pip install sounddevice`") from None
+        raise AudioError(
+            "the microphone needs the sounddevice package", "run `pip install sounddevice`"
+        ) from None
     return sounddevice
 
 

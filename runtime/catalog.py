@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import ConfigError
+from runtime.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,8 +26,20 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _TOP_KEYS = {
-    "id", "name", "description", "format", "roles", "quantization", "size", "sha256", "license",
-    "context_length", "languages", "directions", "file", "sources",
+    "id",
+    "name",
+    "description",
+    "format",
+    "roles",
+    "quantization",
+    "size",
+    "sha256",
+    "license",
+    "context_length",
+    "languages",
+    "directions",
+    "file",
+    "sources",
 }
 _SOURCE_KEYS = {"package", "urls", "url_extra_files", "extra_files"}
 _PACKAGE_KEYS = {"name", "version", "parts", "extra_files", "in_place"}

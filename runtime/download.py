@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from assistant.errors import InstallError, IntegrityError
+from runtime.errors import InstallError, IntegrityError
 
 if TYPE_CHECKING:
     import httpx
@@ -58,9 +58,7 @@ def download(
     if expected_size is not None and have != expected_size:
         if have > expected_size:
             part.unlink(missing_ok=True)
-        raise InstallError(
-            f"download of {url} stopped at {have} bytes, expected {expected_size}", _RETRY_FIX
-        )
+        raise InstallError(f"download of {url} stopped at {have} bytes, expected {expected_size}", _RETRY_FIX)
     found = digest.hexdigest()
     if expected_sha256 is not None and found != expected_sha256.lower():
         part.unlink(missing_ok=True)

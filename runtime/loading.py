@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Callable, TypeVar
 
-from assistant.errors import LoadError
+from runtime.errors import LoadError
 from runtime.engines.base import LoadAttempt, LoadReport
 from runtime.planner import DevicePlan, EnginePlan
 

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
-from assistant.errors import InstallError, IntegrityError
+from runtime.errors import InstallError, IntegrityError
 
 CHUNK = 1 << 20
 Progress = Callable[[str, int, int], None]
@@ -72,11 +72,38 @@ def check_model(
 
 # ggml tensor type -> (bytes per block, elements per block)
 _GGML = {
-    0: (4, 1), 1: (2, 1), 2: (18, 32), 3: (20, 32), 6: (22, 32), 7: (24, 32), 8: (34, 32), 9: (36, 32),
-    10: (84, 256), 11: (110, 256), 12: (144, 256), 13: (176, 256), 14: (210, 256), 15: (292, 256),
-    16: (66, 256), 17: (74, 256), 18: (98, 256), 19: (50, 256), 20: (18, 32), 21: (110, 256), 22: (82, 256),
-    23: (136, 256), 24: (1, 1), 25: (2, 1), 26: (4, 1), 27: (8, 1), 28: (8, 1), 29: (56, 256), 30: (2, 1),
-    34: (54, 256), 35: (66, 256), 39: (17, 32),
+    0: (4, 1),
+    1: (2, 1),
+    2: (18, 32),
+    3: (20, 32),
+    6: (22, 32),
+    7: (24, 32),
+    8: (34, 32),
+    9: (36, 32),
+    10: (84, 256),
+    11: (110, 256),
+    12: (144, 256),
+    13: (176, 256),
+    14: (210, 256),
+    15: (292, 256),
+    16: (66, 256),
+    17: (74, 256),
+    18: (98, 256),
+    19: (50, 256),
+    20: (18, 32),
+    21: (110, 256),
+    22: (82, 256),
+    23: (136, 256),
+    24: (1, 1),
+    25: (2, 1),
+    26: (4, 1),
+    27: (8, 1),
+    28: (8, 1),
+    29: (56, 256),
+    30: (2, 1),
+    34: (54, 256),
+    35: (66, 256),
+    39: (17, 32),
 }
 _GGUF_SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 
@@ -215,8 +242,8 @@ def extract_argos(
             for info in z.infolist():
                 if info.is_dir() or not info.filename.startswith(top):
                     continue
-                rel = info.filename[len(top):]
-                rel = rel[len("model/"):] if rel.startswith("model/") else rel
+                rel = info.filename[len(top) :]
+                rel = rel[len("model/") :] if rel.startswith("model/") else rel
                 parts = rel.split("/")
                 if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
                     msg = f"model {model_id}: {src.name} holds an unsafe path {info.filename!r}"
@@ -260,8 +287,6 @@ def ct2_roles(folder: Path) -> tuple[str, ...]:
         return ("translate",)
     whisper = isinstance(config, dict) and ("alignment_heads" in config or "lang_ids" in config)
     return ("stt",) if whisper else ("translate",)
-
-
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.config import DEVICES
-from assistant.errors import ConfigError
+from runtime.config import DEVICES
+from runtime.errors import ConfigError
 from runtime.probe import Facts
 
 FAMILIES = ("gguf", "onnx", "ctranslate2")
@@ -45,7 +45,7 @@ MOBILE_THREAD_CAP = 4
 class DevicePlan:
     """One way to run a model: the device plus the engine settings that go with it."""
 
-    device: str  # one of assistant.config.DEVICES
+    device: str  # one of runtime.config.DEVICES
     n_gpu_layers: int  # gguf: -1 offloads every layer, 0 keeps all on CPU; other families: 0
     # onnx: ordered (provider, options), always ending with the CPU provider so unsupported
     # operators still run; other families: empty.

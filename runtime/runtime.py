@@ -6,8 +6,8 @@ import functools
 from dataclasses import replace
 from typing import Any, Callable, Iterator, Sequence
 
-from assistant.config import Config
-from assistant.errors import ModelError, ModelNotFound
+from runtime.config import Config
+from runtime.errors import ModelError, ModelNotFound
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, LoadReport, TokenEvent
 from runtime.planner import EnginePlan, PlanOptions, plan_all
 from runtime.probe import Facts, probe, total_ram
@@ -15,7 +15,12 @@ from runtime.scheduler import Scheduler
 from runtime.store import InstalledModel, ModelStore
 
 # roles skills ask for -> which configured default serves them
-ROLE_DEFAULTS = {"chat": "chat_model", "code": "chat_model", "fim": "chat_model", "autocomplete": "small_model"}
+ROLE_DEFAULTS = {
+    "chat": "chat_model",
+    "code": "chat_model",
+    "fim": "chat_model",
+    "autocomplete": "small_model",
+}
 DEFAULT_CTX = 4096
 
 
@@ -37,7 +42,9 @@ class Runtime:
         self._held_ids: set[str] = set()  # models skills hold (see hold())
         self.scheduler = Scheduler(
             self._loader,
-            memory_budget=config.memory_budget if config.memory_budget is not None else self._default_budget(),
+            memory_budget=config.memory_budget
+            if config.memory_budget is not None
+            else self._default_budget(),
             keep_alive=config.keep_alive,
             queue_timeout=config.queue_timeout,
             estimate=self._estimate,
@@ -65,7 +72,9 @@ class Runtime:
         """Return the configured model id for a role ("chat", "code", "autocomplete", ...)."""
         attr = ROLE_DEFAULTS.get(role)
         if attr is None:
-            raise ModelNotFound(f"no model is configured for role {role!r}", f"roles: {', '.join(ROLE_DEFAULTS)}")
+            raise ModelNotFound(
+                f"no model is configured for role {role!r}", f"roles: {', '.join(ROLE_DEFAULTS)}"
+            )
         return str(getattr(self.config, attr))
 
     def _estimate(self, model_id: str) -> int:
@@ -79,8 +88,10 @@ class Runtime:
             model = self.store.ensure(mid)
             loader = self._loaders.get(model.format)
             if loader is None:
-                raise ModelError(f"{mid} is a {model.format} model, not a text-generation model",
-                                 "pick a GGUF model for chat and completion")
+                raise ModelError(
+                    f"{mid} is a {model.format} model, not a text-generation model",
+                    "pick a GGUF model for chat and completion",
+                )
             engine = loader(model, self.plans.get(model.format) or self.plans["gguf"])
             return engine, engine.report
 
@@ -120,8 +131,10 @@ class Runtime:
 
         model = self.store.ensure(model_id)
         if model.format != "ctranslate2":
-            raise ModelError(f"{model_id} is a {model.format} model, not a Whisper model",
-                             "use whisper-tiny.en or whisper-base (`assistant models`)")
+            raise ModelError(
+                f"{model_id} is a {model.format} model, not a Whisper model",
+                "use whisper-tiny.en or whisper-base (`assistant models`)",
+            )
         engine = WhisperEngine.load(model_id, model.path, self.plans["ctranslate2"])
         return engine, engine.report
 
@@ -129,7 +142,9 @@ class Runtime:
         # a held engine sits in the scheduler too; a model that is not loaded yet goes through
         # _loader, which refuses formats that have no text loader
         if model_id in self._held_ids:
-            raise ModelError(f"{model_id} is not a text-generation model", "pick a GGUF model for chat and completion")
+            raise ModelError(
+                f"{model_id} is not a text-generation model", "pick a GGUF model for chat and completion"
+            )
         return model_id
 
     # -- generation -------------------------------------------------------------------------------
@@ -157,7 +172,9 @@ class Runtime:
         cancel: CancelToken | None = None,
     ) -> Iterator[TokenEvent]:
         """Stream a plain completion of prompt; returns GenerationStats."""
-        return self.scheduler.stream(self._text_model(model or self.model_for("chat")), prompt, options, cancel)
+        return self.scheduler.stream(
+            self._text_model(model or self.model_for("chat")), prompt, options, cancel
+        )
 
     def close(self) -> None:
         self.scheduler.close()

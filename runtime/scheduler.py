@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
-from assistant.errors import Busy, ModelError, QueueFull
+from runtime.errors import Busy, ModelError, QueueFull
 from runtime.engines.base import CancelToken, GenerationOptions, GenerationStats, LoadReport, TokenEvent
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,9 @@ class Scheduler:
         if not slot.lock.acquire(wait):
             with self._mu:
                 slot.users -= 1
-            raise Busy(f"{model_id} stayed busy for {wait:.0f} s", "retry later, or raise ASSISTANT_QUEUE_TIMEOUT")
+            raise Busy(
+                f"{model_id} stayed busy for {wait:.0f} s", "retry later, or raise ASSISTANT_QUEUE_TIMEOUT"
+            )
         try:
             waited = time.perf_counter() - t0
             m.requests += 1
@@ -279,8 +281,14 @@ class Scheduler:
         now = self._clock()
         with self._mu:
             return [
-                LoadedModel(s.model_id, s.report.device, s.report.memory_bytes, now - s.last_used,
-                            s.users > 0 or s.pins > 0, s.report)
+                LoadedModel(
+                    s.model_id,
+                    s.report.device,
+                    s.report.memory_bytes,
+                    now - s.last_used,
+                    s.users > 0 or s.pins > 0,
+                    s.report,
+                )
                 for s in self._slots.values()
                 if s.engine is not None and s.report is not None
             ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
-from assistant.errors import InstallError, IntegrityError, InvalidName, ModelNotFound
+from runtime.errors import InstallError, IntegrityError, InvalidName, ModelNotFound
 from runtime.catalog import ID_RE, ROLES, Manifest, load_catalog
 from runtime.download import download
 from runtime.modelfiles import (
@@ -127,7 +127,8 @@ class ModelStore:
         for every model added by hand; sorted by id within each group."""
         installed = {m.id: m for m in self.list()}
         rows: list[tuple[str, Manifest | None, InstalledModel | None]] = [
-            (mid, man, installed.pop(mid, None)) for mid, man in sorted(self.catalog.items())]
+            (mid, man, installed.pop(mid, None)) for mid, man in sorted(self.catalog.items())
+        ]
         return rows + [(mid, None, inst) for mid, inst in sorted(installed.items())]
 
     def get(self, model_id: str) -> InstalledModel:
@@ -144,7 +145,9 @@ class ModelStore:
             return rec
         if model_id in self.catalog:
             return self.pull(model_id, progress)
-        raise ModelNotFound(f"model {model_id} is not installed and not in the catalog", self._install_hint(model_id))
+        raise ModelNotFound(
+            f"model {model_id} is not installed and not in the catalog", self._install_hint(model_id)
+        )
 
     def verify(self, model_id: str) -> InstalledModel:
         """Re-hash the installed files and return the record; IntegrityError if anything changed."""
@@ -370,8 +373,15 @@ class ModelStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise InstallError(f"unknown role {bad[0]!r}", f"use some of {', '.join(ROLES)}")
         record = {
-            "id": model_id, "format": fmt, "roles": list(chosen), "path": rel, "size": size, "sha256": sha,
-            "source": source, "languages": list(languages), "directions": list(directions),
+            "id": model_id,
+            "format": fmt,
+            "roles": list(chosen),
+            "path": rel,
+            "size": size,
+            "sha256": sha,
+            "source": source,
+            "languages": list(languages),
+            "directions": list(directions),
         }
         return self._commit(model_id, tmp, record)
 
@@ -471,8 +481,15 @@ def _id_from_name(path: Path) -> str:
 
 def _record(m: Manifest, path: str, size: int, sha: str | None, source: str) -> dict[str, Any]:
     return {
-        "id": m.id, "format": m.format, "roles": list(m.roles), "path": path, "size": size, "sha256": sha,
-        "source": source, "languages": list(m.languages), "directions": list(m.directions),
+        "id": m.id,
+        "format": m.format,
+        "roles": list(m.roles),
+        "path": path,
+        "size": size,
+        "sha256": sha,
+        "source": source,
+        "languages": list(m.languages),
+        "directions": list(m.directions),
     }
 
 

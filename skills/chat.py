@@ -45,7 +45,9 @@ class ChatOptions:
     min_score: hits scoring below this are not used (memory scores are in [0, 1]).
     """
 
-    generation: GenerationOptions = GenerationOptions(max_tokens=512, temperature=0.3, truncation="truncate_start")
+    generation: GenerationOptions = GenerationOptions(
+        max_tokens=512, temperature=0.3, truncation="truncate_start"
+    )
     grounding: bool = True
     max_context: int = 3
     min_score: float = 0.3
@@ -103,8 +105,13 @@ class ChatSkill:
         text = "".join(parts)
         return ChatAnswer(text, _citations(text, events))
 
-    def answer(self, messages: Sequence[ChatMessage], caller: Any = None,
-               options: ChatOptions = ChatOptions(), cancel: CancelToken | None = None) -> ChatAnswer:
+    def answer(
+        self,
+        messages: Sequence[ChatMessage],
+        caller: Any = None,
+        options: ChatOptions = ChatOptions(),
+        cancel: CancelToken | None = None,
+    ) -> ChatAnswer:
         """Return the whole answer at once."""
         stream = self.stream(messages, caller, options, cancel)
         while True:
@@ -121,14 +128,20 @@ def _with_context(messages: list[ChatMessage], events: Sequence[Any]) -> list[Ch
     for n, e in enumerate(events, 1):
         people = ", ".join(e.entities.people) if getattr(e, "entities", None) else ""
         body = " ".join(e.body.split())[:300]
-        lines.append(f"[{n}] {e.app} {e.kind}" + (f" (people: {people})" if people else "")
-                     + f": {e.title}." + (f" {body}" if body else ""))
+        lines.append(
+            f"[{n}] {e.app} {e.kind}"
+            + (f" (people: {people})" if people else "")
+            + f": {e.title}."
+            + (f" {body}" if body else "")
+        )
     last = max(i for i, m in enumerate(messages) if m.role == "user")
     question = messages[last].content
-    grounded = ("Records from my apps:\n" + "\n".join(lines) + "\n\nUsing the records that are relevant, answer "
-                "my question in one short sentence and end with the record number in brackets, like [1].\n"
-                f"Question: {question}")
-    return [*messages[:last], ChatMessage("user", grounded), *messages[last + 1:]]
+    grounded = (
+        "Records from my apps:\n" + "\n".join(lines) + "\n\nUsing the records that are relevant, answer "
+        "my question in one short sentence and end with the record number in brackets, like [1].\n"
+        f"Question: {question}"
+    )
+    return [*messages[:last], ChatMessage("user", grounded), *messages[last + 1 :]]
 
 
 def _citations(text: str, events: Sequence[Any]) -> tuple[Citation, ...]:

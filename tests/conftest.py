@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from assistant.config import Config
+from runtime.config import Config
 
 
 @pytest.fixture(scope="session")

@@ -54,4 +54,14 @@ def endpoint(name: str) -> Endpoint:
         raise KeyError(f"no endpoint {name!r}; endpoints: {', '.join(sorted(BY_NAME))}") from None
 
 
-__all__ = ["ANY_APP", "SCOPES", "ENDPOINTS", "BY_NAME", "Endpoint", "ErrorBody", "ErrorDetail", "Wire", "endpoint"]
+__all__ = [
+    "ANY_APP",
+    "SCOPES",
+    "ENDPOINTS",
+    "BY_NAME",
+    "Endpoint",
+    "ErrorBody",
+    "ErrorDetail",
+    "Wire",
+    "endpoint",
+]

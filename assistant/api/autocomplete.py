@@ -55,14 +55,22 @@ class AutocompleteFeedbackResponse(BaseModel):
 
 
 AUTOCOMPLETE = Endpoint(
-    "autocomplete", "POST", "/v1/skills/autocomplete", "autocomplete",
-    AutocompleteRequest, AutocompleteResponse,
+    "autocomplete",
+    "POST",
+    "/v1/skills/autocomplete",
+    "autocomplete",
+    AutocompleteRequest,
+    AutocompleteResponse,
     summary="Suggest how the text at the cursor continues (prose or code FIM), within a latency budget.",
     from_text=lambda text: {"prefix": text},
 )
 AUTOCOMPLETE_FEEDBACK = Endpoint(
-    "autocomplete_feedback", "POST", "/v1/skills/autocomplete/feedback", "autocomplete",
-    AutocompleteFeedback, AutocompleteFeedbackResponse,
+    "autocomplete_feedback",
+    "POST",
+    "/v1/skills/autocomplete/feedback",
+    "autocomplete",
+    AutocompleteFeedback,
+    AutocompleteFeedbackResponse,
     summary="Report an accepted or rejected suggestion; accepted ones teach the on-device phrase model.",
 )
 ENDPOINTS = (AUTOCOMPLETE, AUTOCOMPLETE_FEEDBACK)

@@ -14,9 +14,21 @@ class Health(BaseModel):
     loaded_models: list[str]
 
 
-HEALTH = Endpoint("health", "GET", "/health", ANY_APP, response=Health, open_on_unix=True,
-                  summary="Liveness; no token needed on the Unix socket.")
-METRICS = Endpoint("metrics", "GET", "/metrics", "admin",
-                   summary="Prometheus text: tokens/s, queue depth, TTFT, loads, latency, refusals.")
+HEALTH = Endpoint(
+    "health",
+    "GET",
+    "/health",
+    ANY_APP,
+    response=Health,
+    open_on_unix=True,
+    summary="Liveness; no token needed on the Unix socket.",
+)
+METRICS = Endpoint(
+    "metrics",
+    "GET",
+    "/metrics",
+    "admin",
+    summary="Prometheus text: tokens/s, queue depth, TTFT, loads, latency, refusals.",
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (HEALTH, METRICS)

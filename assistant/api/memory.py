@@ -162,35 +162,76 @@ class MemoryStats(BaseModel):
 
 
 MEMORY_PUSH = Endpoint(
-    "memory_push", "POST", "/v1/memory/events", "memory:write", MemoryEvent, PushResult,
+    "memory_push",
+    "POST",
+    "/v1/memory/events",
+    "memory:write",
+    MemoryEvent,
+    PushResult,
     summary="Store one event from the calling app; a retried idempotency_key returns the stored id.",
     from_text=lambda text: {"kind": "note", "body": text},
 )
 MEMORY_PUSH_BATCH = Endpoint(
-    "memory_push_batch", "POST", "/v1/memory/events/batch", "memory:write", PushBatchRequest, PushBatchResponse,
+    "memory_push_batch",
+    "POST",
+    "/v1/memory/events/batch",
+    "memory:write",
+    PushBatchRequest,
+    PushBatchResponse,
     summary="Store up to 1,000 events in one transaction (all or none); durable when answered.",
 )
 MEMORY_SEARCH = Endpoint(
-    "memory_search", "POST", "/v1/memory/search", "memory:read", SearchRequest, SearchResponse,
+    "memory_search",
+    "POST",
+    "/v1/memory/search",
+    "memory:read",
+    SearchRequest,
+    SearchResponse,
     summary="Hybrid (BM25 + embeddings + recency) or keyword search over the events the app may read.",
     from_text=lambda text: {"query": text},
 )
 MEMORY_RESOLVE = Endpoint(
-    "memory_resolve", "POST", "/v1/memory/resolve", "memory:read", ResolveRequest, ResolveResponse,
+    "memory_resolve",
+    "POST",
+    "/v1/memory/resolve",
+    "memory:read",
+    ResolveRequest,
+    ResolveResponse,
     summary='Rank the events a reference like "that file" or "her" may mean, with the reasons.',
     from_text=lambda text: {"text": text},
 )
 MEMORY_BROWSE = Endpoint(
-    "memory_browse", "POST", "/v1/memory/browse", "memory:read", BrowseRequest, BrowseResponse,
+    "memory_browse",
+    "POST",
+    "/v1/memory/browse",
+    "memory:read",
+    BrowseRequest,
+    BrowseResponse,
     summary="List readable events newest first, by app, kind and time; page with before_id.",
 )
 MEMORY_FORGET = Endpoint(
-    "memory_forget", "POST", "/v1/memory/forget", "memory:write", ForgetRequest, ForgetResponse,
+    "memory_forget",
+    "POST",
+    "/v1/memory/forget",
+    "memory:write",
+    ForgetRequest,
+    ForgetResponse,
     summary="Delete the calling app's own events (by id, time range, or all) from every index.",
 )
 MEMORY_STATS = Endpoint(
-    "memory_stats", "GET", "/v1/memory/stats", "memory:read", response=MemoryStats,
+    "memory_stats",
+    "GET",
+    "/v1/memory/stats",
+    "memory:read",
+    response=MemoryStats,
     summary="Event counts the app may read, and whether capture is paused.",
 )
-ENDPOINTS = (MEMORY_PUSH, MEMORY_PUSH_BATCH, MEMORY_SEARCH, MEMORY_RESOLVE, MEMORY_BROWSE, MEMORY_FORGET,
-             MEMORY_STATS)
+ENDPOINTS = (
+    MEMORY_PUSH,
+    MEMORY_PUSH_BATCH,
+    MEMORY_SEARCH,
+    MEMORY_RESOLVE,
+    MEMORY_BROWSE,
+    MEMORY_FORGET,
+    MEMORY_STATS,
+)

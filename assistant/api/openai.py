@@ -179,16 +179,45 @@ def _chat_from_text(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}], "stream": True}
 
 
-MODELS = Endpoint("models", "GET", "/v1/models", ANY_APP, response=ModelList,
-                  summary="Models in the catalog and which are installed.")
-CHAT = Endpoint("chat", "POST", "/v1/chat/completions", "chat", ChatRequest, ChatCompletion,
-                stream=ChatCompletionChunk, summary="OpenAI chat completions, streaming over SSE or not.",
-                from_text=_chat_from_text)
-COMPLETIONS = Endpoint("completions", "POST", "/v1/completions", "chat", CompletionRequest, TextCompletion,
-                       stream=TextCompletion, summary="OpenAI text completions.",
-                       from_text=lambda text: {"prompt": text, "stream": True})
-EMBEDDINGS = Endpoint("embeddings", "POST", "/v1/embeddings", "chat", EmbeddingRequest, EmbeddingList,
-                      summary="OpenAI embeddings, from the memory skill's embedder.",
-                      from_text=lambda text: {"input": text})
+MODELS = Endpoint(
+    "models",
+    "GET",
+    "/v1/models",
+    ANY_APP,
+    response=ModelList,
+    summary="Models in the catalog and which are installed.",
+)
+CHAT = Endpoint(
+    "chat",
+    "POST",
+    "/v1/chat/completions",
+    "chat",
+    ChatRequest,
+    ChatCompletion,
+    stream=ChatCompletionChunk,
+    summary="OpenAI chat completions, streaming over SSE or not.",
+    from_text=_chat_from_text,
+)
+COMPLETIONS = Endpoint(
+    "completions",
+    "POST",
+    "/v1/completions",
+    "chat",
+    CompletionRequest,
+    TextCompletion,
+    stream=TextCompletion,
+    summary="OpenAI text completions.",
+    from_text=lambda text: {"prompt": text, "stream": True},
+)
+EMBEDDINGS = Endpoint(
+    "embeddings",
+    "POST",
+    "/v1/embeddings",
+    "chat",
+    EmbeddingRequest,
+    EmbeddingList,
+    summary="OpenAI embeddings, from the memory skill's embedder.",
+    from_text=lambda text: {"input": text},
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (MODELS, CHAT, COMPLETIONS, EMBEDDINGS)

@@ -95,7 +95,9 @@ class CaptionsOptions(BaseModel):
     language: Optional[str] = None
     task: Literal["transcribe", "translate"] = "transcribe"
     translate_to: Optional[str] = None
-    step: Optional[float] = Field(default=None, ge=0.2, le=10.0)  # seconds between passes; None: the skill's default (2 s)
+    step: Optional[float] = Field(
+        default=None, ge=0.2, le=10.0
+    )  # seconds between passes; None: the skill's default (2 s)
 
 
 class CaptionMessage(BaseModel):
@@ -114,16 +116,29 @@ class CaptionMessage(BaseModel):
 
 
 TRANSCRIPTIONS = Endpoint(
-    "transcriptions", "POST", "/v1/audio/transcriptions", "stt", AudioRequest, Transcription,
+    "transcriptions",
+    "POST",
+    "/v1/audio/transcriptions",
+    "stt",
+    AudioRequest,
+    Transcription,
     summary="OpenAI-compatible speech to text (multipart: file, model, language, response_format).",
 )
 TRANSLATIONS = Endpoint(
-    "translations", "POST", "/v1/audio/translations", "stt", AudioRequest, Transcription,
+    "translations",
+    "POST",
+    "/v1/audio/translations",
+    "stt",
+    AudioRequest,
+    Transcription,
     summary="OpenAI-compatible speech to English text (Whisper's translate task).",
 )
 CAPTIONS = Endpoint(
-    "captions", "GET", "/v1/audio/captions", "stt",
+    "captions",
+    "GET",
+    "/v1/audio/captions",
+    "stt",
     summary="Live captions over a WebSocket: send PCM s16le 16 kHz frames, get caption events "
-            "(plain HTTP GET answers 426).",
+    "(plain HTTP GET answers 426).",
 )
 ENDPOINTS = (TRANSCRIPTIONS, TRANSLATIONS, CAPTIONS)

@@ -52,7 +52,7 @@ def _multipart(data: bytes) -> dict[str, Any]:
     boundary = data.split(b"\r\n", 1)[0]
     out: dict[str, Any] = {}
     for part in data.split(b"\r\n" + boundary):
-        part = part[len(boundary):] if part.startswith(boundary) else part
+        part = part[len(boundary) :] if part.startswith(boundary) else part
         if part.startswith(b"--"):
             break  # the closing delimiter
         head, sep, body = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
@@ -67,8 +67,11 @@ def _multipart(data: bytes) -> dict[str, Any]:
         if name is None:
             continue
         if "filename" in params:
-            value: Any = {"filename": params["filename"], "data": body,
-                          "content_type": headers.get("content-type", "application/octet-stream")}
+            value: Any = {
+                "filename": params["filename"],
+                "data": body,
+                "content_type": headers.get("content-type", "application/octet-stream"),
+            }
         else:
             value = body.decode("utf-8", "replace")
         if name in out:
@@ -176,24 +179,47 @@ class PairsResponse(BaseModel):
 
 
 LT_TRANSLATE = Endpoint(
-    "lt_translate", "POST", "/translate", "translate", LibreTranslateRequest, LibreTranslateResponse,
+    "lt_translate",
+    "POST",
+    "/translate",
+    "translate",
+    LibreTranslateRequest,
+    LibreTranslateResponse,
     summary="LibreTranslate-compatible translation (JSON or form body; source may be auto).",
 )
 LT_LANGUAGES = Endpoint(
-    "lt_languages", "GET", "/languages", "translate", response=LanguageList,
+    "lt_languages",
+    "GET",
+    "/languages",
+    "translate",
+    response=LanguageList,
     summary="LibreTranslate-compatible list of languages: [{code, name, targets}].",
 )
 LT_DETECT = Endpoint(
-    "lt_detect", "POST", "/detect", "translate", DetectRequest, DetectionList,
+    "lt_detect",
+    "POST",
+    "/detect",
+    "translate",
+    DetectRequest,
+    DetectionList,
     summary="LibreTranslate-compatible language detection: [{language, confidence}] (percent).",
     from_text=lambda text: {"q": text},
 )
 TRANSLATE = Endpoint(
-    "translate", "POST", "/v1/skills/translate", "translate", TranslateRequest, TranslateResponse,
+    "translate",
+    "POST",
+    "/v1/skills/translate",
+    "translate",
+    TranslateRequest,
+    TranslateResponse,
     summary="Translate text; the answer names the engine route and its quality (lower = LLM fallback).",
 )
 TRANSLATE_PAIRS = Endpoint(
-    "translate_pairs", "GET", "/v1/skills/translate/pairs", "translate", response=PairsResponse,
+    "translate_pairs",
+    "GET",
+    "/v1/skills/translate/pairs",
+    "translate",
+    response=PairsResponse,
     summary="Installed translation directions and languages, and whether the LLM fallback is on.",
 )
 ENDPOINTS = (LT_TRANSLATE, LT_LANGUAGES, LT_DETECT, TRANSLATE, TRANSLATE_PAIRS)

@@ -20,14 +20,20 @@ from assistant.daemon.handlers import Handler, HandlerContext, collect, mount_we
 from assistant.daemon.metrics import DaemonMetrics
 from assistant.daemon.security import Guard, require_scope
 from assistant.daemon.settings import DaemonConfig
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 log = logging.getLogger(__name__)
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody, "description": d} for s, d in (
-        (400, "malformed input; `field` names it"), (401, "no token, or an unknown or revoked one"),
-        (403, "the token lacks the scope; or Host/Origin refused"), (413, "body too large"),
-        (422, "invalid field; `field` names it"), (429, "queue full"), (503, "model busy past the queue timeout"))
+    s: {"model": ErrorBody, "description": d}
+    for s, d in (
+        (400, "malformed input; `field` names it"),
+        (401, "no token, or an unknown or revoked one"),
+        (403, "the token lacks the scope; or Host/Origin refused"),
+        (413, "body too large"),
+        (422, "invalid field; `field` names it"),
+        (429, "queue full"),
+        (503, "model busy past the queue timeout"),
+    )
 }
 
 
@@ -35,8 +41,13 @@ def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | No
     """Return the daemon's ASGI app serving every endpoint in assistant.api.ENDPOINTS."""
     version = _version()
     metrics = DaemonMetrics()
-    app = FastAPI(title="assistant", version=version, docs_url=None, redoc_url=None,
-                  description="On-device assistant runtime. Authenticate with `Authorization: Bearer <token>`.")
+    app = FastAPI(
+        title="assistant",
+        version=version,
+        docs_url=None,
+        redoc_url=None,
+        description="On-device assistant runtime. Authenticate with `Authorization: Bearer <token>`.",
+    )
     app.state.registry = registry or AppRegistry(settings.registry_path)
     app.state.metrics = metrics
     app.state.settings = settings
@@ -45,14 +56,20 @@ def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | No
     handlers = collect()
     missing = [e.name for e in ENDPOINTS if e.name not in handlers]
     if missing:
-        raise AssistantError(f"endpoints without a handler: {', '.join(missing)}",
-                             "add them to a module in assistant/daemon/handlers")
+        raise AssistantError(
+            f"endpoints without a handler: {', '.join(missing)}",
+            "add them to a module in assistant/daemon/handlers",
+        )
     for ep in ENDPOINTS:
         _register(app, ep, handlers[ep.name], ctx)
     mount_websockets(app, ctx)  # live captions: /v1/audio/captions
     _error_handlers(app, metrics)
-    app.add_middleware(Guard, allowed_origins=settings.allowed_origins, max_body_bytes=settings.max_body_bytes,
-                       on_refusal=metrics.refuse)
+    app.add_middleware(
+        Guard,
+        allowed_origins=settings.allowed_origins,
+        max_body_bytes=settings.max_body_bytes,
+        on_refusal=metrics.refuse,
+    )
     return app
 
 
@@ -69,25 +86,41 @@ def _register(app: FastAPI, ep: Endpoint, handler: Handler, ctx: HandlerContext)
             # answer 500 in the JSON shape and keep the connection; the traceback goes to the log
             status = 500
             log.exception("%s failed", ep.path)
-            raise InternalError(f"{ep.name} failed: {type(exc).__name__}: {exc}",
-                                "this is a bug; the daemon log has the traceback") from exc
+            raise InternalError(
+                f"{ep.name} failed: {type(exc).__name__}: {exc}",
+                "this is a bug; the daemon log has the traceback",
+            ) from exc
         finally:
             ctx.metrics.observe(ep.name, status, time.perf_counter() - t0)
 
     # FastAPI reads types from the signature; build it from the table entry.
     params = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        inspect.Parameter("caller", inspect.Parameter.KEYWORD_ONLY, annotation=AppIdentity,
-                          default=Depends(require_scope(ep.scope, ep.open_on_unix))),
+        inspect.Parameter(
+            "caller",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=AppIdentity,
+            default=Depends(require_scope(ep.scope, ep.open_on_unix)),
+        ),
     ]
     if ep.request is not None:
-        params.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=ep.request,
-                                        default=Body(...)))
+        params.append(
+            inspect.Parameter(
+                "body", inspect.Parameter.KEYWORD_ONLY, annotation=ep.request, default=Body(...)
+            )
+        )
     route.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     route.__name__ = ep.name.replace(".", "_")
-    app.add_api_route(ep.path, route, methods=[ep.method], name=ep.name, summary=ep.summary or None,
-                      response_model=ep.response, responses=REFUSALS,
-                      openapi_extra={"x-scope": ep.scope or "any app"})
+    app.add_api_route(
+        ep.path,
+        route,
+        methods=[ep.method],
+        name=ep.name,
+        summary=ep.summary or None,
+        response_model=ep.response,
+        responses=REFUSALS,
+        openapi_extra={"x-scope": ep.scope or "any app"},
+    )
 
 
 def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
@@ -117,13 +150,29 @@ def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
                 json.loads(raw)
             except ValueError as err:
                 return refuse(400, _malformed(str(err)))
-            return refuse(400, {"error": {"code": "bad_content_type", "field": "body",
-                                          "message": "the body is JSON but Content-Type is not application/json",
-                                          "fix": "send Content-Type: application/json"}})
+            return refuse(
+                400,
+                {
+                    "error": {
+                        "code": "bad_content_type",
+                        "field": "body",
+                        "message": "the body is JSON but Content-Type is not application/json",
+                        "fix": "send Content-Type: application/json",
+                    }
+                },
+            )
         field = ".".join(loc) or "body"
-        return refuse(422, {"error": {"code": "invalid_field", "field": field,
-                                      "message": f"{field}: {first.get('msg', 'invalid')}",
-                                      "fix": "see the OpenAPI document at /openapi.json"}})
+        return refuse(
+            422,
+            {
+                "error": {
+                    "code": "invalid_field",
+                    "field": field,
+                    "message": f"{field}: {first.get('msg', 'invalid')}",
+                    "fix": "see the OpenAPI document at /openapi.json",
+                }
+            },
+        )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -140,8 +189,14 @@ def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
 
 
 def _malformed(detail: str) -> dict[str, Any]:
-    return {"error": {"code": "malformed_json", "field": "body", "message": f"the body is not valid JSON: {detail}",
-                      "fix": "send a JSON object"}}
+    return {
+        "error": {
+            "code": "malformed_json",
+            "field": "body",
+            "message": f"the body is not valid JSON: {detail}",
+            "fix": "send a JSON object",
+        }
+    }
 
 
 def _version() -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.api.base import SCOPES
-from assistant.errors import ConfigError, InvalidName
+from runtime.errors import ConfigError, InvalidName
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TOKEN_PREFIX = "ast_"
@@ -54,8 +54,10 @@ def hash_token(token: str) -> str:
 def check_name(name: str) -> str:
     """Return name if it is a safe app name; InvalidName otherwise."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise InvalidName(f"{name!r} is not a valid app name",
-                          "use 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise InvalidName(
+            f"{name!r} is not a valid app name",
+            "use 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
     return name
 
 
@@ -65,7 +67,9 @@ def parse_scopes(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     scopes = tuple(dict.fromkeys(s.strip() for s in items if s.strip()))
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
-        raise ConfigError(f"unknown scope(s): {', '.join(bad) or '(none given)'}", f"scopes: {', '.join(SCOPES)}")
+        raise ConfigError(
+            f"unknown scope(s): {', '.join(bad) or '(none given)'}", f"scopes: {', '.join(SCOPES)}"
+        )
     return scopes
 
 
@@ -93,10 +97,14 @@ class AppRegistry:
             try:
                 raw = json.loads(self.path.read_text())
                 for name, rec in raw.get("apps", {}).items():
-                    apps[name] = AppRecord(name, tuple(rec["scopes"]), rec["token_sha256"], float(rec["created_at"]))
+                    apps[name] = AppRecord(
+                        name, tuple(rec["scopes"]), rec["token_sha256"], float(rec["created_at"])
+                    )
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ConfigError(f"app registry {self.path} is damaged: {exc}",
-                                  "fix or delete the file, then re-add apps with `assistant apps add`") from None
+                raise ConfigError(
+                    f"app registry {self.path} is damaged: {exc}",
+                    "fix or delete the file, then re-add apps with `assistant apps add`",
+                ) from None
         self._apps, self._stamp = apps, stamp
         self._by_hash = {r.token_sha256: r for r in apps.values()}
 
@@ -124,8 +132,10 @@ class AppRegistry:
         with self._mu:
             self._refresh()
             if name in self._apps and not replace:
-                raise ConfigError(f"app {name} is already registered",
-                                  f"revoke it first (`assistant apps revoke {name}`) to issue a new token")
+                raise ConfigError(
+                    f"app {name} is already registered",
+                    f"revoke it first (`assistant apps revoke {name}`) to issue a new token",
+                )
             self._apps[name] = AppRecord(name, scopes, hash_token(token), time.time())
             self._save()
         return token
@@ -141,8 +151,13 @@ class AppRegistry:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"version": 1, "apps": {n: {"scopes": list(r.scopes), "token_sha256": r.token_sha256,
-                                            "created_at": r.created_at} for n, r in sorted(self._apps.items())}}
+        data = {
+            "version": 1,
+            "apps": {
+                n: {"scopes": list(r.scopes), "token_sha256": r.token_sha256, "created_at": r.created_at}
+                for n, r in sorted(self._apps.items())
+            },
+        }
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant import errors as E
+from runtime import errors as E
 
 
 class ApiRefusal(E.AssistantError):
@@ -86,8 +86,11 @@ CODES: dict[str, int] = {
 }
 
 # which request field an error is about, when the error class says so
-FIELD: dict[type[E.AssistantError], str] = {E.ModelNotFound: "model", E.InvalidName: "model",
-                                            E.ContextOverflow: "messages"}
+FIELD: dict[type[E.AssistantError], str] = {
+    E.ModelNotFound: "model",
+    E.InvalidName: "model",
+    E.ContextOverflow: "messages",
+}
 
 
 def is_queue_full(exc: E.AssistantError) -> bool:
@@ -120,7 +123,11 @@ def code_of(exc: E.AssistantError) -> str:
 def body_of(exc: E.AssistantError, field: str | None = None) -> dict[str, Any]:
     """Return the JSON error body for exc."""
     detail: dict[str, Any] = {"code": code_of(exc), "message": exc.message}
-    f = field or getattr(exc, "field", None) or next((v for k, v in FIELD.items() if isinstance(exc, k)), None)
+    f = (
+        field
+        or getattr(exc, "field", None)
+        or next((v for k, v in FIELD.items() if isinstance(exc, k)), None)
+    )
     if f:
         detail["field"] = f
     if exc.fix:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 from starlette.responses import Response
 
 from assistant.daemon.errors import RequestTimeout, body_of
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 from runtime.engines.base import CancelToken, GenerationStats, TokenEvent
 
 Item = tuple[str, Any]  # ("token", TokenEvent) | ("done", GenerationStats) | ("error", BaseException)
@@ -27,9 +27,14 @@ Receive = Callable[[], Any]
 class GenerationJob:
     """Runs make_stream(cancel) in its own thread; read it with `await batch()`."""
 
-    def __init__(self, make_stream: Callable[[CancelToken], Iterator[TokenEvent]], receive: Receive,
-                 timeout: float, on_finish: Callable[[GenerationStats], None] = lambda _: None,
-                 active: set[GenerationJob] | None = None) -> None:
+    def __init__(
+        self,
+        make_stream: Callable[[CancelToken], Iterator[TokenEvent]],
+        receive: Receive,
+        timeout: float,
+        on_finish: Callable[[GenerationStats], None] = lambda _: None,
+        active: set[GenerationJob] | None = None,
+    ) -> None:
         self.cancel = CancelToken()
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
@@ -85,8 +90,10 @@ class GenerationJob:
             item = await asyncio.wait_for(self._queue.get(), max(remaining, 0.001))
         except asyncio.TimeoutError:
             self.close()
-            raise RequestTimeout(f"the request ran past the daemon's {self.timeout:.0f} s limit",
-                                 "ask for fewer tokens, or retry when the model is less busy") from None
+            raise RequestTimeout(
+                f"the request ran past the daemon's {self.timeout:.0f} s limit",
+                "ask for fewer tokens, or retry when the model is less busy",
+            ) from None
         items = [item]
         while not self._queue.empty():  # coalesce: send what is ready in one write
             items.append(self._queue.get_nowait())
@@ -138,15 +145,24 @@ class EventStream(Response):
     """
 
     def __init__(self, job: GenerationJob, head: list[str], render: Callable[[str, Any], list[str]]) -> None:
-        super().__init__(None, 200, {"cache-control": "no-cache", "x-accel-buffering": "no"},
-                         media_type="text/event-stream")
+        super().__init__(
+            None,
+            200,
+            {"cache-control": "no-cache", "x-accel-buffering": "no"},
+            media_type="text/event-stream",
+        )
         self.job = job
         self.head = head
         self.render = render
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(k, v) for k, v in self.raw_headers if k != b"content-length"]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(k, v) for k, v in self.raw_headers if k != b"content-length"],
+            }
+        )
         pending = list(self.head)
         try:
             while True:
@@ -159,7 +175,11 @@ class EventStream(Response):
                 try:
                     items = await self.job.batch()
                 except Exception as exc:  # noqa: BLE001 - the status is sent; report the error in-band
-                    err = exc if isinstance(exc, AssistantError) else AssistantError(f"generation failed: {exc}")
+                    err = (
+                        exc
+                        if isinstance(exc, AssistantError)
+                        else AssistantError(f"generation failed: {exc}")
+                    )
                     pending.append(json.dumps(body_of(err)))
                     break
                 for kind, value in items:

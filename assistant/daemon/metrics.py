@@ -78,12 +78,18 @@ class DaemonMetrics:
             family("assistant_time_to_first_token_seconds", "histogram", "Time to first token by model.")
             for model, h in sorted(self.ttft.items()):
                 _histogram(out, "assistant_time_to_first_token_seconds", f'model="{_esc(model)}"', h)
-            family("assistant_generated_tokens_total", "counter", "Tokens generated through the daemon, by model.")
+            family(
+                "assistant_generated_tokens_total",
+                "counter",
+                "Tokens generated through the daemon, by model.",
+            )
             for model, n in sorted(self.tokens.items()):
                 out.append(f'assistant_generated_tokens_total{{model="{_esc(model)}"}} {n}')
             family("assistant_generations_total", "counter", "Generations by model and finish reason.")
             for (model, finish), n in sorted(self.finished.items()):
-                out.append(f'assistant_generations_total{{model="{_esc(model)}",finish="{_esc(finish)}"}} {n}')
+                out.append(
+                    f'assistant_generations_total{{model="{_esc(model)}",finish="{_esc(finish)}"}} {n}'
+                )
         if scheduler is not None:
             _scheduler_metrics(out, family, scheduler)
         return "\n".join(out) + "\n"
@@ -94,12 +100,24 @@ def _scheduler_metrics(out: list[str], family: Any, scheduler: Any) -> None:
     rows = (
         ("assistant_model_loads_total", "counter", "Model loads.", lambda m, _: m.loads),
         ("assistant_model_evictions_total", "counter", "Model evictions.", lambda m, _: m.evictions),
-        ("assistant_model_tokens_per_second", "gauge", "Decode speed of the last generation.",
-         lambda m, _: round(m.last_tokens_per_second, 3)),
-        ("assistant_model_last_ttft_seconds", "gauge", "Time to first token of the last generation.",
-         lambda m, _: round(m.last_ttft, 6)),
-        ("assistant_model_queue_depth", "gauge", "Requests waiting for the model.",
-         lambda _, mid: scheduler.queue_depth(mid)),
+        (
+            "assistant_model_tokens_per_second",
+            "gauge",
+            "Decode speed of the last generation.",
+            lambda m, _: round(m.last_tokens_per_second, 3),
+        ),
+        (
+            "assistant_model_last_ttft_seconds",
+            "gauge",
+            "Time to first token of the last generation.",
+            lambda m, _: round(m.last_ttft, 6),
+        ),
+        (
+            "assistant_model_queue_depth",
+            "gauge",
+            "Requests waiting for the model.",
+            lambda _, mid: scheduler.queue_depth(mid),
+        ),
     )
     loaded = {m.model_id for m in scheduler.loaded()}
     for name, kind, help_, get in rows:

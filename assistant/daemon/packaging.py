@@ -16,7 +16,7 @@ from string import Template
 from typing import Callable, Mapping, Sequence
 from xml.sax.saxutils import escape
 
-from assistant.errors import ConfigError
+from runtime.errors import ConfigError
 
 PLATFORMS = ("systemd", "launchd", "termux")
 Runner = Callable[[Sequence[str]], "tuple[int, str]"]
@@ -61,13 +61,17 @@ def detect_platform() -> str:
         return "launchd"
     if sys.platform.startswith("linux"):
         return "systemd"
-    raise ConfigError(f"no service packaging for {sys.platform}", "run `assistant daemon start` at login instead")
+    raise ConfigError(
+        f"no service packaging for {sys.platform}", "run `assistant daemon start` at login instead"
+    )
 
 
 def templates_dir() -> Path:
     path = Path(__file__).resolve().parents[2] / "packaging"
     if not path.is_dir():
-        raise ConfigError(f"service templates not found at {path}", "reinstall assistant-runtime from its source tree")
+        raise ConfigError(
+            f"service templates not found at {path}", "reinstall assistant-runtime from its source tree"
+        )
     return path
 
 
@@ -80,7 +84,12 @@ def targets(opts: InstallOptions) -> dict[str, Path]:
             out["systemd/assistant.socket"] = unit_dir / "assistant.socket"
         return out
     if opts.platform == "launchd":
-        return {"launchd/dev.assistant.daemon.plist": opts.home / "Library" / "LaunchAgents" / "dev.assistant.daemon.plist"}
+        return {
+            "launchd/dev.assistant.daemon.plist": opts.home
+            / "Library"
+            / "LaunchAgents"
+            / "dev.assistant.daemon.plist"
+        }
     if opts.platform == "termux":
         return {"termux/assistant-daemon": opts.home / ".termux" / "boot" / "assistant-daemon"}
     raise ConfigError(f"unknown platform {opts.platform!r}", f"use one of {', '.join(PLATFORMS)}")
@@ -96,9 +105,11 @@ def render(template: str, opts: InstallOptions) -> str:
         "RUN_ARGS": "--fd 3" if opts.socket_activation else "",
         "ENVIRONMENT": "\n".join(
             (f"export {k}={shlex.quote(v)}" if opts.platform == "termux" else f'Environment="{k}={v}"')
-            for k, v in sorted(env.items())),
-        "PLIST_ENVIRONMENT": "".join(f"    <key>{escape(k)}</key>\n    <string>{escape(v)}</string>\n"
-                                     for k, v in sorted(env.items())),
+            for k, v in sorted(env.items())
+        ),
+        "PLIST_ENVIRONMENT": "".join(
+            f"    <key>{escape(k)}</key>\n    <string>{escape(v)}</string>\n" for k, v in sorted(env.items())
+        ),
     }
     return Template(template).substitute(fields)
 
@@ -143,7 +154,9 @@ def install(opts: InstallOptions, run: Runner = _run) -> InstallResult:
                 break
             code, out = run(cmd)
             if code != 0:
-                notes.append(f"`{' '.join(cmd)}` failed ({out or code}); the files are written, enable it by hand")
+                notes.append(
+                    f"`{' '.join(cmd)}` failed ({out or code}); the files are written, enable it by hand"
+                )
                 break
     return InstallResult(tuple(written.values()), tuple(commands), tuple(notes))
 

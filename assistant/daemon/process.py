@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 
 from assistant.daemon.settings import DaemonConfig
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,13 @@ def start(settings: DaemonConfig, extra_args: tuple[str, ...] = (), wait: float 
             # status() reads the pid file before probing the socket, so it can miss a file written in between
             return st if st.pid is not None else replace(st, pid=proc.pid)
         if proc.poll() is not None:
-            raise AssistantError(f"the daemon exited with status {proc.returncode}",
-                                 f"see its log: {settings.log_path}")
+            raise AssistantError(
+                f"the daemon exited with status {proc.returncode}", f"see its log: {settings.log_path}"
+            )
         time.sleep(0.1)
-    raise AssistantError(f"the daemon did not answer within {wait:.0f} s", f"see its log: {settings.log_path}")
+    raise AssistantError(
+        f"the daemon did not answer within {wait:.0f} s", f"see its log: {settings.log_path}"
+    )
 
 
 def stop(settings: DaemonConfig, wait: float = 10.0) -> bool:

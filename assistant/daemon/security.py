@@ -65,19 +65,28 @@ def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request],
             token = await _libretranslate_key(request)
             kind = "bearer" if token else ""
             if not token:
-                raise Unauthorized("no token given", "send `Authorization: Bearer <token>`; "
-                                   "create one with `assistant apps add NAME --scopes ...`")
+                raise Unauthorized(
+                    "no token given",
+                    "send `Authorization: Bearer <token>`; "
+                    "create one with `assistant apps add NAME --scopes ...`",
+                )
         if kind.lower() != "bearer" or not token.strip():
-            raise Unauthorized("the Authorization header is not `Bearer <token>`", "send `Authorization: Bearer <token>`")
+            raise Unauthorized(
+                "the Authorization header is not `Bearer <token>`", "send `Authorization: Bearer <token>`"
+            )
         registry: AppRegistry = request.app.state.registry
         app = registry.identify(token.strip())
         if app is None:
-            raise Unauthorized("the token is unknown or was revoked",
-                               "create a new one with `assistant apps add NAME --scopes ...`")
+            raise Unauthorized(
+                "the token is unknown or was revoked",
+                "create a new one with `assistant apps add NAME --scopes ...`",
+            )
         if not app.allows(scope):
-            raise Forbidden(f"app {app.name} lacks the {scope!r} scope",
-                            f"re-register it with that scope: `assistant apps revoke {app.name}` then "
-                            f"`assistant apps add {app.name} --scopes {','.join(sorted(app.scopes | {scope}))}`")
+            raise Forbidden(
+                f"app {app.name} lacks the {scope!r} scope",
+                f"re-register it with that scope: `assistant apps revoke {app.name}` then "
+                f"`assistant apps add {app.name} --scopes {','.join(sorted(app.scopes | {scope}))}`",
+            )
         request.state.app = app
         return app
 
@@ -91,8 +100,13 @@ class Guard:
     Pure ASGI (not BaseHTTPMiddleware) so streaming responses and disconnects pass straight through.
     """
 
-    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...], max_body_bytes: int,
-                 on_refusal: Callable[[str], None] = lambda _: None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_origins: tuple[str, ...],
+        max_body_bytes: int,
+        on_refusal: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self.app = app
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
         self.max_body = max_body_bytes
@@ -113,22 +127,37 @@ class Guard:
             if origin:
                 cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
                 if scope["method"] == "OPTIONS":
-                    await send({"type": "http.response.start", "status": 204, "headers": cors + [
-                        (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-                        (b"access-control-allow-headers", b"authorization, content-type"),
-                        (b"access-control-max-age", b"600")]})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 204,
+                            "headers": cors
+                            + [
+                                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                                (b"access-control-allow-headers", b"authorization, content-type"),
+                                (b"access-control-max-age", b"600"),
+                            ],
+                        }
+                    )
                     await send({"type": "http.response.body", "body": b""})
                     return
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await self._refuse(send, TooLarge(f"request body of {length} bytes is over the {self.max_body}-byte limit",
-                                              "send a smaller body"))
+            await self._refuse(
+                send,
+                TooLarge(
+                    f"request body of {length} bytes is over the {self.max_body}-byte limit",
+                    "send a smaller body",
+                ),
+            )
             return
         if scope["method"] in ("POST", "PUT", "PATCH"):
             body = await self._read_body(receive)
             if body is None:
-                await self._refuse(send, TooLarge(f"request body is over the {self.max_body}-byte limit",
-                                                  "send a smaller body"))
+                await self._refuse(
+                    send,
+                    TooLarge(f"request body is over the {self.max_body}-byte limit", "send a smaller body"),
+                )
                 return
             receive = _replay(body, receive)
         if cors:
@@ -139,12 +168,16 @@ class Guard:
         port = scope["server"][1] if scope.get("server") else None
         allowed_hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
         if host.lower() not in allowed_hosts:
-            return Forbidden(f"Host {host!r} is not this daemon's loopback address",
-                             f"connect to http://127.0.0.1:{port}/ (other Host names are refused "
-                             "to stop DNS-rebinding attacks)")
+            return Forbidden(
+                f"Host {host!r} is not this daemon's loopback address",
+                f"connect to http://127.0.0.1:{port}/ (other Host names are refused "
+                "to stop DNS-rebinding attacks)",
+            )
         if origin is not None and origin.rstrip("/") not in self.allowed_origins:
-            return Forbidden(f"browser Origin {origin!r} is not allowed",
-                             "add it to ASSISTANT_ALLOWED_ORIGINS (comma-separated) if you trust that page")
+            return Forbidden(
+                f"browser Origin {origin!r} is not allowed",
+                "add it to ASSISTANT_ALLOWED_ORIGINS (comma-separated) if you trust that page",
+            )
         return None
 
     async def _read_body(self, receive: Receive) -> bytes | None:
@@ -166,9 +199,17 @@ class Guard:
     async def _refuse(self, send: Send, exc: ApiRefusal) -> None:
         self.on_refusal(exc.code)
         data = json.dumps(body_of(exc)).encode()
-        await send({"type": "http.response.start", "status": exc.status, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-            (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exc.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": data})
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.daemon.apps import AppRegistry, ensure_owner_token
 from assistant.daemon.settings import DaemonConfig
-from assistant.errors import ConfigError
+from runtime.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,18 @@ def bind_unix(path: Path) -> socket.socket:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.exists() or path.is_symlink():
         if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise ConfigError(f"{path} exists and is not a socket", "remove it or choose another --socket path")
+            raise ConfigError(
+                f"{path} exists and is not a socket", "remove it or choose another --socket path"
+            )
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(str(path))
         except OSError:
             path.unlink()  # stale socket from a daemon that died
         else:
-            raise ConfigError(f"a daemon is already listening on {path}", "stop it with `assistant daemon stop`")
+            raise ConfigError(
+                f"a daemon is already listening on {path}", "stop it with `assistant daemon stop`"
+            )
         finally:
             probe.close()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -64,7 +68,9 @@ def bind_tcp(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", "pick another port with --tcp") from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", "pick another port with --tcp"
+        ) from None
     sock.listen(256)
     sock.setblocking(False)
     return sock
@@ -98,8 +104,14 @@ class DaemonServer:
         self.listeners = listeners
         self.app = app
         # uvicorn's own limit is a backstop; the app answers 504 itself before this
-        self.config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
-                                     timeout_keep_alive=30, timeout_graceful_shutdown=5)
+        self.config = uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=5,
+        )
         self.server = uvicorn.Server(self.config)
 
     async def serve(self) -> None:

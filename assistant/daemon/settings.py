@@ -6,8 +6,8 @@ import ipaddress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from assistant.config import Config
-from assistant.errors import ConfigError
+from runtime.config import Config
+from runtime.errors import ConfigError
 
 SOCKET_NAME = "assistant.sock"
 
@@ -73,12 +73,16 @@ def parse_tcp(spec: str) -> tuple[str, int]:
         if not 0 <= port <= 65535:
             raise ValueError
     except ValueError:
-        raise ConfigError(f"--tcp {spec!r}: {port_s!r} is not a port", "use e.g. --tcp 127.0.0.1:8765") from None
+        raise ConfigError(
+            f"--tcp {spec!r}: {port_s!r} is not a port", "use e.g. --tcp 127.0.0.1:8765"
+        ) from None
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
     if host not in ("127.0.0.1", "::1") or not loopback:
-        raise ConfigError(f"--tcp {spec!r}: the daemon binds only to 127.0.0.1 or ::1",
-                          "use --tcp 127.0.0.1:PORT; to reach it from elsewhere, tunnel (e.g. ssh -L)")
+        raise ConfigError(
+            f"--tcp {spec!r}: the daemon binds only to 127.0.0.1 or ::1",
+            "use --tcp 127.0.0.1:PORT; to reach it from elsewhere, tunnel (e.g. ssh -L)",
+        )
     return host, port

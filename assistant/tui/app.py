@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.tui.backend import Backend
 from assistant.tui.conversations import ConversationStore
 
@@ -33,7 +33,11 @@ class ScreensProvider(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         app: AssistantApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, str, Callable[[], Any]]] = [
-            (f"Go to {name}", f"switch to the {name} screen", functools.partial(app.run_action, f"switch_mode('{name}')"))
+            (
+                f"Go to {name}",
+                f"switch to the {name} screen",
+                functools.partial(app.run_action, f"switch_mode('{name}')"),
+            )
             for name in app.SCREEN_MODULES
         ]
         out.append(("Reload models", "load the chat model again in the background", app.warm_models))

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.services import Services
 from runtime.engines.base import CancelToken, ChatMessage
 
@@ -48,8 +48,9 @@ class Backend(Protocol):
 
     def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]: ...
 
-    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
-                kind: str = "prose") -> tuple[str | None, bool]: ...
+    def suggest(
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
+    ) -> tuple[str | None, bool]: ...
 
     def models(self) -> list[ModelRow]: ...
 
@@ -93,8 +94,9 @@ class LocalBackend:
         answer = yield from self.services.skill("chat").stream(messages, caller=_owner(), cancel=cancel)
         return [c.line() for c in answer.citations]
 
-    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
-                kind: str = "prose") -> tuple[str | None, bool]:
+    def suggest(
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
+    ) -> tuple[str | None, bool]:
         """Return (text to insert after prefix or None, whether more is still being generated)."""
         return _suggest_with(self.services.skill("autocomplete"), app, doc, prefix, suffix, kind)
 
@@ -108,7 +110,11 @@ class LocalBackend:
         """Stream translated chunks; the generator returns the TranslationResult."""
         from skills.translate.base import TranslateOptions
 
-        return (yield from self.services.skill("translate").stream(text, TranslateOptions(source=source, target=target)))
+        return (
+            yield from self.services.skill("translate").stream(
+                text, TranslateOptions(source=source, target=target)
+            )
+        )
 
     def captions(self, path: str | None, translate_to: str | None, stop: Any = None) -> Iterator[Any]:
         """Caption events from a file (path) or the microphone (path None); raises AudioError
@@ -164,10 +170,19 @@ class LocalBackend:
     def memory_browse(self, app: str | None = None) -> list[Any]:
         from skills.memory.model import BrowseOptions, Filters
 
-        return list(self.memory().browse(_owner(), BrowseOptions(filters=Filters(apps=(app,) if app else ()), limit=200)))
+        return list(
+            self.memory().browse(
+                _owner(), BrowseOptions(filters=Filters(apps=(app,) if app else ()), limit=200)
+            )
+        )
 
-    def memory_forget(self, ids: tuple[int, ...] = (), app: str | None = None, since: float | None = None,
-                      until: float | None = None) -> int:
+    def memory_forget(
+        self,
+        ids: tuple[int, ...] = (),
+        app: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> int:
         from skills.memory.skill import ForgetOptions
 
         return int(self.memory().forget(_owner(), ForgetOptions(ids=ids, app=app, since=since, until=until)))
@@ -188,8 +203,16 @@ class LocalBackend:
         for mid, man, inst in self.runtime.store.overview():
             about = man or inst
             assert about is not None
-            rows.append(ModelRow(mid, about.format, tuple(about.roles), about.size, inst is not None,
-                                 inst.source if inst else "catalog"))
+            rows.append(
+                ModelRow(
+                    mid,
+                    about.format,
+                    tuple(about.roles),
+                    about.size,
+                    inst is not None,
+                    inst.source if inst else "catalog",
+                )
+            )
         return rows
 
     def pull(self, model_id: str, progress: Progress) -> str:
@@ -204,7 +227,9 @@ class LocalBackend:
 
     def devices(self) -> list[tuple[str, str, str]]:
         """(engine family, chosen device, why) for each family."""
-        return [(fam, p.primary.device, "; ".join(p.primary.reasons)) for fam, p in self.runtime.plans.items()]
+        return [
+            (fam, p.primary.device, "; ".join(p.primary.reasons)) for fam, p in self.runtime.plans.items()
+        ]
 
     def loaded(self) -> list[tuple[str, str, int]]:
         """(model id, device, bytes) for each loaded model."""
@@ -217,11 +242,22 @@ class LocalBackend:
         self.services.close()
 
 
-def _suggest_with(skill: Any, app: str, doc: str, prefix: str, suffix: str, kind: str) -> tuple[str | None, bool]:
+def _suggest_with(
+    skill: Any, app: str, doc: str, prefix: str, suffix: str, kind: str
+) -> tuple[str | None, bool]:
     """Ask the autocomplete skill for the text to show after prefix. The TUI asks off the event loop
     and a newer keystroke cancels the request, so it can afford a longer budget than an editor."""
     from skills.autocomplete.types import CompleteRequest
 
-    result = skill.complete(CompleteRequest(prefix=prefix, suffix=suffix, kind=kind, app=app, doc=doc,  # type: ignore[arg-type]
-                                            max_suggestions=1, budget_ms=150))
+    result = skill.complete(
+        CompleteRequest(
+            prefix=prefix,
+            suffix=suffix,
+            kind=kind,
+            app=app,
+            doc=doc,  # type: ignore[arg-type]
+            max_suggestions=1,
+            budget_ms=150,
+        )
+    )
     return (result.text or None), bool(result.partial)

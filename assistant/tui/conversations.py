@@ -51,17 +51,23 @@ class ConversationStore:
     def create(self, title: str = "New chat") -> Conversation:
         now = time.time()
         with self._mu, self._db:
-            cur = self._db.execute("INSERT INTO conversations(title, created, updated) VALUES (?,?,?)", (title, now, now))
+            cur = self._db.execute(
+                "INSERT INTO conversations(title, created, updated) VALUES (?,?,?)", (title, now, now)
+            )
         return Conversation(int(cur.lastrowid or 0), title, now)
 
     def list(self) -> list[Conversation]:
         with self._mu:
-            rows = self._db.execute("SELECT id, title, updated FROM conversations ORDER BY updated DESC").fetchall()
+            rows = self._db.execute(
+                "SELECT id, title, updated FROM conversations ORDER BY updated DESC"
+            ).fetchall()
         return [Conversation(*r) for r in rows]
 
     def rename(self, conv_id: int, title: str) -> None:
         with self._mu, self._db:
-            self._db.execute("UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", conv_id))
+            self._db.execute(
+                "UPDATE conversations SET title=? WHERE id=?", (title.strip() or "Untitled", conv_id)
+            )
 
     def delete(self, conv_id: int) -> None:
         with self._mu, self._db:
@@ -70,14 +76,17 @@ class ConversationStore:
     def add(self, conv_id: int, role: str, content: str, citations: str = "") -> None:
         now = time.time()
         with self._mu, self._db:
-            self._db.execute("INSERT INTO messages(conversation, role, content, citations, created) VALUES (?,?,?,?,?)",
-                             (conv_id, role, content, citations, now))
+            self._db.execute(
+                "INSERT INTO messages(conversation, role, content, citations, created) VALUES (?,?,?,?,?)",
+                (conv_id, role, content, citations, now),
+            )
             self._db.execute("UPDATE conversations SET updated=? WHERE id=?", (now, conv_id))
 
     def messages(self, conv_id: int) -> list[StoredMessage]:
         with self._mu:
-            rows = self._db.execute("SELECT role, content, citations FROM messages WHERE conversation=? ORDER BY id",
-                                    (conv_id,)).fetchall()
+            rows = self._db.execute(
+                "SELECT role, content, citations FROM messages WHERE conversation=? ORDER BY id", (conv_id,)
+            ).fetchall()
         return [StoredMessage(*r) for r in rows]
 
     def close(self) -> None:

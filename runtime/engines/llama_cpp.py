@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from assistant.errors import AdapterError, LoadError
+from runtime.errors import AdapterError, LoadError
 from runtime.engines.base import (
     CancelToken,
     ChatMessage,
@@ -55,7 +55,9 @@ def check_adapter(path: str) -> None:
     """Raise AdapterError unless path is a readable GGUF LoRA file."""
     p = Path(path)
     if not p.is_file():
-        raise AdapterError(f"LoRA adapter {path} does not exist", "check the path, or load without an adapter")
+        raise AdapterError(
+            f"LoRA adapter {path} does not exist", "check the path, or load without an adapter"
+        )
     with p.open("rb") as f:
         magic = f.read(4)
     if magic != GGUF_MAGIC:
@@ -116,8 +118,10 @@ class LlamaEngine:
                 return Llama(**kwargs)
             except ValueError as exc:
                 if options.lora_path and "LoRA" in str(exc):
-                    raise AdapterError(f"LoRA adapter {options.lora_path} could not be applied: {exc}",
-                                       "use an adapter trained for this base model") from None
+                    raise AdapterError(
+                        f"LoRA adapter {options.lora_path} could not be applied: {exc}",
+                        "use an adapter trained for this base model",
+                    ) from None
                 raise
 
         def memory(llm: Any) -> int:
@@ -170,8 +174,9 @@ class LlamaEngine:
         llm = self.llm
         t0 = time.perf_counter()
         tokens = list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
-        tokens, max_tokens, dropped = fit_context(tokens, options.max_tokens, self.n_ctx, options.truncation,
-                                                  self.model_id)
+        tokens, max_tokens, dropped = fit_context(
+            tokens, options.max_tokens, self.n_ctx, options.truncation, self.model_id
+        )
         cached = self._reusable_prefix(tokens)
         grammar = self._grammar(options)
         if options.seed is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-from assistant.errors import ContextOverflow
+from runtime.errors import ContextOverflow
 from runtime.engines.base import Completion, TokenEvent
 
 

@@ -108,19 +108,28 @@ class WhisperEngine:
     @classmethod
     def load(cls, model_id: str, folder: Path, plan: Any) -> "WhisperEngine":
         """Load the CTranslate2 Whisper folder with the ctranslate2 plan's device and compute type."""
-        from assistant.errors import LoadError
+        from runtime.errors import LoadError
         from runtime.loading import load_with_fallback
 
         try:
             from faster_whisper import WhisperModel
         except ImportError:
-            raise LoadError("speech needs the faster-whisper package", "run `pip install faster-whisper==1.2.1`") from None
+            raise LoadError(
+                "speech needs the faster-whisper package", "run `pip install faster-whisper==1.2.1`"
+            ) from None
         if not (Path(folder) / "model.bin").is_file():
-            raise LoadError(f"{folder} is not a CTranslate2 Whisper folder", f"run `assistant models pull {model_id}`")
+            raise LoadError(
+                f"{folder} is not a CTranslate2 Whisper folder", f"run `assistant models pull {model_id}`"
+            )
 
         def attempt(cand: Any) -> Any:
-            return WhisperModel(str(folder), device=cand.device, compute_type=cand.compute_type,
-                                cpu_threads=cand.threads, local_files_only=True)
+            return WhisperModel(
+                str(folder),
+                device=cand.device,
+                compute_type=cand.compute_type,
+                cpu_threads=cand.threads,
+                local_files_only=True,
+            )
 
         weights = (Path(folder) / "model.bin").stat().st_size  # CTranslate2 keeps about this much resident
         model, report = load_with_fallback(model_id, plan, attempt, lambda _: weights)
@@ -140,9 +149,16 @@ class WhisperEngine:
         t0 = time.perf_counter()
         language = options.language if self.multilingual else "en"
         segments, info = self.model.transcribe(
-            audio, language=language, task=options.task if self.multilingual else "transcribe",
-            beam_size=options.beam_size, best_of=1, temperature=0.0, initial_prompt=options.prompt or None,
-            word_timestamps=options.word_timestamps, condition_on_previous_text=False, vad_filter=False,
+            audio,
+            language=language,
+            task=options.task if self.multilingual else "transcribe",
+            beam_size=options.beam_size,
+            best_of=1,
+            temperature=0.0,
+            initial_prompt=options.prompt or None,
+            word_timestamps=options.word_timestamps,
+            condition_on_previous_text=False,
+            vad_filter=False,
         )
         words: list[Word] = []
         texts: list[str] = []
@@ -150,8 +166,13 @@ class WhisperEngine:
             texts.append(seg.text)
             for w in seg.words or ():
                 words.append(Word(float(w.start), float(w.end), w.word, float(w.probability)))
-        return SttResult(tuple(words), "".join(texts).strip(), info.language, len(audio) / SAMPLE_RATE,
-                         time.perf_counter() - t0)
+        return SttResult(
+            tuple(words),
+            "".join(texts).strip(),
+            info.language,
+            len(audio) / SAMPLE_RATE,
+            time.perf_counter() - t0,
+        )
 
     def transcribe_short(self, audio: np.ndarray, options: SttOptions = SttOptions()) -> SttResult | None:
         """Return the transcript from one encoder pass over just this audio (at most 30 s), or None
@@ -164,8 +185,10 @@ class WhisperEngine:
         features = m.feature_extractor(audio)
         content = min(features.shape[-1] - 1, MAX_SHORT_SAMPLES // HOP)
         # whole seconds keep the frame count even (the encoder's stride is 2) and vary less
-        frames = min(MAX_SHORT_SAMPLES // HOP,
-                     100 * int(np.ceil(max(duration + options.pad_after, options.min_window))))
+        frames = min(
+            MAX_SHORT_SAMPLES // HOP,
+            100 * int(np.ceil(max(duration + options.pad_after, options.min_window))),
+        )
         # pad the features with zeros, as faster-whisper's pad_or_trim does: padding the audio
         # instead (log-mel floor) made tiny.en repeat whole sentences on espeak-ng speech
         features = np.pad(features[:, :content], ((0, 0), (0, frames - content)))
@@ -177,14 +200,20 @@ class WhisperEngine:
         tok = self._tokenizer(task, language)
         prompt: list[int] = []
         if options.prompt:
-            prompt = [tok.sot_prev, *tok.encode(" " + options.prompt.strip())[-(m.max_length // 2 - 1):]]
+            prompt = [tok.sot_prev, *tok.encode(" " + options.prompt.strip())[-(m.max_length // 2 - 1) :]]
         prompt += [*tok.sot_sequence, tok.no_timestamps]
         # speech runs at ~3-5 tokens/s: the cap ends a repetition loop early instead of at 448
         max_new = int(duration * 12) + 8
         res = m.model.generate(
-            encoded, [prompt], beam_size=options.beam_size, max_length=min(m.max_length, len(prompt) + max_new),
-            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
-            suppress_tokens=self._suppress(tok))[0]
+            encoded,
+            [prompt],
+            beam_size=options.beam_size,
+            max_length=min(m.max_length, len(prompt) + max_new),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress(tok),
+        )[0]
         tokens = cut_loop([t for t in res.sequences_ids[0] if t < tok.eot])
         avg_logprob = res.scores[0] * len(tokens) / (len(tokens) + 1)
         text = tok.decode(tokens).strip()
@@ -198,8 +227,16 @@ class WhisperEngine:
 
             alignment = m.find_alignment(tok, [tokens], encoded, content)[0]
             merge_punctuations(alignment, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
-            words = [Word(min(float(a["start"]), duration), min(float(a["end"]), duration), a["word"],
-                          float(a["probability"])) for a in alignment if a["word"]]
+            words = [
+                Word(
+                    min(float(a["start"]), duration),
+                    min(float(a["end"]), duration),
+                    a["word"],
+                    float(a["probability"]),
+                )
+                for a in alignment
+                if a["word"]
+            ]
         return SttResult(tuple(words), text, language, duration, time.perf_counter() - t0)
 
     def _tokenizer(self, task: str, language: str) -> Any:
@@ -207,7 +244,9 @@ class WhisperEngine:
         if key not in self._tokenizers:
             from faster_whisper.tokenizer import Tokenizer
 
-            self._tokenizers[key] = Tokenizer(self.model.hf_tokenizer, self.multilingual, task=task, language=language)
+            self._tokenizers[key] = Tokenizer(
+                self.model.hf_tokenizer, self.multilingual, task=task, language=language
+            )
         return self._tokenizers[key]
 
     def _suppress(self, tok: Any) -> tuple[int, ...]:
@@ -230,7 +269,7 @@ def cut_loop(tokens: list[int], repeats: int = 3, longest: int = 8) -> list[int]
             if i + span > n:
                 continue
             if all(tokens[i + k] == tokens[i + k % p] for k in range(p, span)):
-                return tokens[:i + p]
+                return tokens[: i + p]
     return tokens
 
 
@@ -240,8 +279,14 @@ class FakeSpeechEngine:
     last `unstable` seconds' words misheard, as a real model revises its tail. `cost` is the
     compute seconds it claims per pass, so adaptation can be tested without a slow model."""
 
-    def __init__(self, script: Sequence[Word], unstable: float = 0.6, model_id: str = "fake-stt",
-                 multilingual: bool = False, cost: float = 0.0) -> None:
+    def __init__(
+        self,
+        script: Sequence[Word],
+        unstable: float = 0.6,
+        model_id: str = "fake-stt",
+        multilingual: bool = False,
+        cost: float = 0.0,
+    ) -> None:
         self.script = tuple(script)
         self.unstable = unstable
         self.model_id = model_id

@@ -91,8 +91,9 @@ def document_words(prefix: str, suffix: str, kind: Kind, part: str) -> list[str]
     return sorted(counts, key=lambda w: (-counts[w], -last[w]))
 
 
-def complete_word(part: str, kind: Kind, prefix: str, suffix: str, lexicon: Lexicon | None,
-                  k: int = 3) -> list[str]:
+def complete_word(
+    part: str, kind: Kind, prefix: str, suffix: str, lexicon: Lexicon | None, k: int = 3
+) -> list[str]:
     """Return up to k completions (the text to insert) of the word being typed: document words first,
     then the lexicon. Code matches case exactly; prose ignores case and keeps the typed case."""
     if not part:

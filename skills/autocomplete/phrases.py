@@ -37,7 +37,9 @@ class PhraseModel:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
+        self._db.execute(
+            "PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY"
+        )
         self._db.executescript(_SCHEMA)
         self._mu = threading.Lock()
 
@@ -51,7 +53,9 @@ class PhraseModel:
     def set_paused(self, paused: bool) -> None:
         """Pause or resume learning; suggestions from what was learned still work while paused."""
         with self._mu:
-            self._db.execute("INSERT OR REPLACE INTO settings VALUES ('paused', ?)", ("1" if paused else "0",))
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings VALUES ('paused', ?)", ("1" if paused else "0",)
+            )
 
     # -- learning -----------------------------------------------------------------------------------
     def learn(self, prefix: str, text: str, sensitive: bool = False) -> LearnReport:

@@ -20,8 +20,15 @@ from skills.autocomplete.types import CompleteRequest, Kind, Source
 class Prediction:
     """Text predicted after (prefix, suffix); grows while a generation runs."""
 
-    def __init__(self, prefix: str, suffix: str, kind: Kind, source: Source = "model",
-                 text: str = "", done: bool = False) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        suffix: str,
+        kind: Kind,
+        source: Source = "model",
+        text: str = "",
+        done: bool = False,
+    ) -> None:
         self.prefix = prefix
         self.suffix = suffix
         self.kind: Kind = kind
@@ -48,8 +55,8 @@ class Prediction:
         """Mark the generation over, keeping its numbers."""
         with self.cond:
             self.stats, self.error, self.done = stats, error, True
-            self.finished = error is None and not self.stale and (
-                stats is None or stats.finish_reason != "length"
+            self.finished = (
+                error is None and not self.stale and (stats is None or stats.finish_reason != "length")
             )
             self.cond.notify_all()
 

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Iterator, Protocol
 
-from assistant.errors import Busy
+from runtime.errors import Busy
 
 from runtime.engines.base import GenerationOptions
 from skills.autocomplete.context import ContextProvider, NoContext
@@ -67,9 +67,13 @@ class RuntimeEngines:
 class Autocomplete:
     """Keystroke-speed suggestions for prose and code; see the module docstring."""
 
-    def __init__(self, engines: EngineSource, phrases: PhraseModel,
-                 options: AutocompleteOptions = AutocompleteOptions(),
-                 context: ContextProvider | None = None) -> None:
+    def __init__(
+        self,
+        engines: EngineSource,
+        phrases: PhraseModel,
+        options: AutocompleteOptions = AutocompleteOptions(),
+        context: ContextProvider | None = None,
+    ) -> None:
         self.engines = engines
         self.phrases = phrases
         self.options = options
@@ -95,7 +99,11 @@ class Autocomplete:
         if req.sensitive or not req.prefix.strip() and not req.suffix.strip():
             return CompleteResult((), latency_ms=_ms(t0))
         o = self.options
-        budget = req.budget_ms if req.budget_ms is not None else (o.budget_ms_code if req.kind == "code" else o.budget_ms)
+        budget = (
+            req.budget_ms
+            if req.budget_ms is not None
+            else (o.budget_ms_code if req.kind == "code" else o.budget_ms)
+        )
         s = self._session(req.app, req.doc)
         with s.mu:
             p = s.current
@@ -164,7 +172,9 @@ class Autocomplete:
         out: list[Suggestion] = []
         part = word_part(req.prefix, req.kind)
         if req.kind == "prose":
-            for text, count in self.phrases.suggest(req.prefix, self.options.min_phrase_count, req.max_suggestions):
+            for text, count in self.phrases.suggest(
+                req.prefix, self.options.min_phrase_count, req.max_suggestions
+            ):
                 out.append(Suggestion(text, "phrase", 0.6 + 0.05 * min(count, 6)))
             if part[:1].isupper():
                 for name in self.context.recent_names(req.app):
@@ -173,8 +183,9 @@ class Autocomplete:
         if self.options.word_completion and part:
             lexicon = self._lexicons.get((self._model_id(req.kind), req.kind))
             seen = {x.text for x in out}
-            for i, text in enumerate(complete_word(part, req.kind, req.prefix, req.suffix, lexicon,
-                                                   req.max_suggestions)):
+            for i, text in enumerate(
+                complete_word(part, req.kind, req.prefix, req.suffix, lexicon, req.max_suggestions)
+            ):
                 if text not in seen:
                     out.append(Suggestion(text, "word", 0.45 - 0.01 * i))
         return sorted(out, key=lambda x: -x.score)
@@ -201,18 +212,29 @@ class Autocomplete:
         o = self.options
         code = req.kind == "code"
         model_id = self._model_id(req.kind)
-        s.window = window_start(req.prefix, s.window if s.model_id == model_id else None,
-                                o.window_chars_code if code else o.window_chars_prose)
+        s.window = window_start(
+            req.prefix,
+            s.window if s.model_id == model_id else None,
+            o.window_chars_code if code else o.window_chars_prose,
+        )
         s.model_id = model_id
         p = Prediction(req.prefix, req.suffix, req.kind)
         s.current = p
         lp = line_prefix(req.prefix)
         stop = ("\n",) if not code or lp.strip() else ("\n\n",)
-        gen = GenerationOptions(max_tokens=o.max_tokens_code if code else o.max_tokens_prose,
-                                temperature=0.0, stop=stop, truncation="truncate_start")
+        gen = GenerationOptions(
+            max_tokens=o.max_tokens_code if code else o.max_tokens_prose,
+            temperature=0.0,
+            stop=stop,
+            truncation="truncate_start",
+        )
         body, suffix = req.prefix[s.window :], suffix_window(req.suffix, o.suffix_chars) if code else ""
-        t = threading.Thread(target=self._run, args=(s.key, p, model_id, body, suffix, code, gen),
-                             name=f"autocomplete-{s.app}", daemon=True)
+        t = threading.Thread(
+            target=self._run,
+            args=(s.key, p, model_id, body, suffix, code, gen),
+            name=f"autocomplete-{s.app}",
+            daemon=True,
+        )
         with self._mu:
             self._workers = {w for w in self._workers if w.is_alive()}
             self._workers.add(t)
@@ -225,8 +247,16 @@ class Autocomplete:
             return o.code_model or self.engines.model_for("fim")
         return o.prose_model or self.engines.model_for("autocomplete")
 
-    def _run(self, key: tuple[str, str], p: Prediction, model_id: str, body: str, suffix: str, code: bool,
-             gen: GenerationOptions) -> None:
+    def _run(
+        self,
+        key: tuple[str, str],
+        p: Prediction,
+        model_id: str,
+        body: str,
+        suffix: str,
+        code: bool,
+        gen: GenerationOptions,
+    ) -> None:
         try:
             with self._lease(model_id, p) as engine:
                 if engine is None or p.stale:
@@ -234,7 +264,9 @@ class Autocomplete:
                     return
                 kind = "code" if code else "prose"
                 if (model_id, kind) not in self._lexicons and self.options.word_completion:
-                    self._lexicons[(model_id, kind)] = Lexicon(vocabulary_words(engine, kind))  # once per model
+                    self._lexicons[(model_id, kind)] = Lexicon(
+                        vocabulary_words(engine, kind)
+                    )  # once per model
                 fim = code and engine.supports_fim
                 prompt = engine.fim_prompt(body, suffix) if fim else body
                 self._switch(engine, model_id, key, prompt)
@@ -291,7 +323,10 @@ class Autocomplete:
         if mine is None:
             return
         tokens = engine.tokenize(prompt, special=True)
-        if common_prefix(mine.tokens, tokens) > common_prefix(kv.live_tokens(engine), tokens) + RESTORE_MARGIN:
+        if (
+            common_prefix(mine.tokens, tokens)
+            > common_prefix(kv.live_tokens(engine), tokens) + RESTORE_MARGIN
+        ):
             kv.restore(engine, mine)
 
     def close(self) -> None:
@@ -315,8 +350,17 @@ def _ms(t0: float) -> float:
 class Pending:
     """A keystroke whose answer depends on a running generation (see Autocomplete.begin)."""
 
-    def __init__(self, ac: Autocomplete, s: Session, req: CompleteRequest, p: Prediction, typed: str,
-                 started: bool, t0: float, deadline: float) -> None:
+    def __init__(
+        self,
+        ac: Autocomplete,
+        s: Session,
+        req: CompleteRequest,
+        p: Prediction,
+        typed: str,
+        started: bool,
+        t0: float,
+        deadline: float,
+    ) -> None:
         self.ac, self.s, self.req, self.p, self.typed = ac, s, req, p, typed
         self.started, self.t0, self.deadline = started, t0, deadline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 Kind = Literal["prose", "code"]
 Source = Literal["model", "type_through", "phrase", "name", "word"]

@@ -41,7 +41,25 @@ def create(services: Any, background: bool = True) -> MemorySkill:
 
 
 __all__ = [
-    "BrowseOptions", "Caller", "Candidate", "CapturePaused", "Entities", "Event", "EventIn", "Filters",
-    "ForgetOptions", "InvalidEvent", "MemoryOptions", "MemorySkill", "MemorySkillError", "PushResult",
-    "Retention", "ScopeDenied", "SearchHit", "SearchOptions", "StoreError", "StoreOptions", "create",
+    "BrowseOptions",
+    "Caller",
+    "Candidate",
+    "CapturePaused",
+    "Entities",
+    "Event",
+    "EventIn",
+    "Filters",
+    "ForgetOptions",
+    "InvalidEvent",
+    "MemoryOptions",
+    "MemorySkill",
+    "MemorySkillError",
+    "PushResult",
+    "Retention",
+    "ScopeDenied",
+    "SearchHit",
+    "SearchOptions",
+    "StoreError",
+    "StoreOptions",
+    "create",
 ]

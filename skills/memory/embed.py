@@ -9,7 +9,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from assistant.errors import LoadError
+from runtime.errors import LoadError
 
 MODEL_ID = "minilm-l6-int8"
 
@@ -37,8 +37,14 @@ class MiniLMEmbedder:
 
     dim = 384
 
-    def __init__(self, model_path: Path, plan: Any = None, max_tokens: int = 128, batch: int = 32,
-                 threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        plan: Any = None,
+        max_tokens: int = 128,
+        batch: int = 32,
+        threads: int | None = 1,
+    ) -> None:
         self.model_path = Path(model_path)
         self.tokenizer_path = self.model_path.with_name("tokenizer.json")
         self.plan = plan
@@ -72,8 +78,10 @@ class MiniLMEmbedder:
 
     def _load(self) -> None:
         if not self.tokenizer_path.is_file():
-            raise LoadError(f"{MODEL_ID} has no tokenizer.json next to {self.model_path}",
-                            f"run `assistant models rm {MODEL_ID}` and `assistant models pull {MODEL_ID}`")
+            raise LoadError(
+                f"{MODEL_ID} has no tokenizer.json next to {self.model_path}",
+                f"run `assistant models rm {MODEL_ID}` and `assistant models pull {MODEL_ID}`",
+            )
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -115,7 +123,7 @@ class MiniLMEmbedder:
         # Sorting by length keeps padding (wasted compute) small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for s in range(0, len(order), self.batch):
-            idx = order[s:s + self.batch]
+            idx = order[s : s + self.batch]
             out.append((idx, self._run([texts[i] or " " for i in idx])))
         result = np.empty((len(texts), self.dim), np.float32)
         for idx, vecs in out:
@@ -139,8 +147,10 @@ class MiniLMEmbedder:
 def runtime_embedder(services: Any) -> dict[str, Any]:
     """MemorySkill's embedder hooks: MiniLM held from the services' runtime on first use, and
     handed back when the skill closes (`MemorySkill(options, **runtime_embedder(services))`)."""
-    return {"embedder_factory": lambda: MiniLMEmbedder.from_services(services),
-            "release_embedder": lambda: services.runtime.release(MODEL_ID)}
+    return {
+        "embedder_factory": lambda: MiniLMEmbedder.from_services(services),
+        "release_embedder": lambda: services.runtime.release(MODEL_ID),
+    }
 
 
 class FakeEmbedder:

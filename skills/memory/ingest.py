@@ -28,8 +28,21 @@ from skills.memory.redact import Redactor
 
 _KIND_OK = frozenset(KINDS)
 _SENS_OK = frozenset(SENSITIVITY)
-_KNOWN = frozenset({"kind", "title", "body", "uri", "entities", "sensitivity", "created", "expires",
-                    "idempotency_key", "secrets", "app"})
+_KNOWN = frozenset(
+    {
+        "kind",
+        "title",
+        "body",
+        "uri",
+        "entities",
+        "sensitivity",
+        "created",
+        "expires",
+        "idempotency_key",
+        "secrets",
+        "app",
+    }
+)
 _ENT_OK = frozenset(ENTITY_TYPES)
 _NO_ENTS_JSON = '{"people":[],"files":[],"places":[]}'
 _ESC = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # the C string escaper json uses
@@ -52,8 +65,14 @@ class Batch(NamedTuple):
     keyed: bool
 
 
-def prepare_batch(events: Sequence[Any], app: str, push_as: Callable[[Any], str], now: float,
-                  retention: Retention, redactor: Redactor) -> Batch:
+def prepare_batch(
+    events: Sequence[Any],
+    app: str,
+    push_as: Callable[[Any], str],
+    now: float,
+    retention: Retention,
+    redactor: Redactor,
+) -> Batch:
     """Return the rows to store for events pushed by app; InvalidEvent names the first bad event and field.
 
     push_as(name) returns the app an event with an explicit "app" field is stored under (or raises
@@ -77,7 +96,9 @@ def prepare_batch(events: Sequence[Any], app: str, push_as: Callable[[Any], str]
                 as_app = get("app")
                 if as_app is None or as_app == app:
                     ev_app = app
-                elif type(as_app) is str and as_app in allowed:  # the owner importing for an app: checked once
+                elif (
+                    type(as_app) is str and as_app in allowed
+                ):  # the owner importing for an app: checked once
                     ev_app = as_app
                 else:
                     ev_app = push_as(as_app)
@@ -96,32 +117,57 @@ def prepare_batch(events: Sequence[Any], app: str, push_as: Callable[[Any], str]
                 if secrets:
                     secrets = _strs(secrets, "secrets")
             else:
-                ev_app, kind, title, body, uri, people, files, places, sens, created, expires, idem, secrets = \
-                    _unpack(ev, app, push_as)
+                (
+                    ev_app,
+                    kind,
+                    title,
+                    body,
+                    uri,
+                    people,
+                    files,
+                    places,
+                    sens,
+                    created,
+                    expires,
+                    idem,
+                    secrets,
+                ) = _unpack(ev, app, push_as)
 
             if type(kind) is not str or kind not in _KIND_OK:
                 _check_kind(kind)
-            if (type(title) is not str or type(body) is not str or type(uri) is not str or len(title) > MAX_FIELD
-                    or len(body) > MAX_TEXT or len(uri) > MAX_FIELD):
+            if (
+                type(title) is not str
+                or type(body) is not str
+                or type(uri) is not str
+                or len(title) > MAX_FIELD
+                or len(body) > MAX_TEXT
+                or len(uri) > MAX_FIELD
+            ):
                 _check_text(title, body, uri)
             if not (title or body or uri):
                 raise InvalidEvent("event has no title, body or uri", "send at least one of them")
-            if (type(sens) is not str or sens not in _SENS_OK) and sens not in SENSITIVITY:  # unhashable junk too
+            if (
+                type(sens) is not str or sens not in _SENS_OK
+            ) and sens not in SENSITIVITY:  # unhashable junk too
                 raise InvalidEvent(f"unknown sensitivity {sens!r}", f"use one of {', '.join(SENSITIVITY)}")
             if created is None:
                 created = now
             elif type(created) is not float or not 0 <= created < _INF:
                 created = _time(created, "created", now)
             if created > now + 300:
-                raise InvalidEvent("event created time is in the future", "send unix seconds of when it happened")
+                raise InvalidEvent(
+                    "event created time is in the future", "send unix seconds of when it happened"
+                )
             ttl = ttls.get(kind)
             end = created + (default_ttl if ttl is None else ttl)
             if expires is not None:
                 end = min(end, _time(expires, "expires", now))  # apps may shorten, never extend
             if idem is not None:
                 if type(idem) is not str or not idem or len(idem) > 200:
-                    raise InvalidEvent("idempotency_key must be 1-200 characters of text",
-                                       "send a stable id per event, e.g. a UUID")
+                    raise InvalidEvent(
+                        "idempotency_key must be 1-200 characters of text",
+                        "send a stable id per event, e.g. a UUID",
+                    )
                 keyed = True
 
             whole_body_secret = sens == "secret" and bool(body)
@@ -134,16 +180,20 @@ def prepare_batch(events: Sequence[Any], app: str, push_as: Callable[[Any], str]
                 # One check over all the text: most events hold nothing any redaction rule could match.
                 if secrets or not clean("\n".join((title, "" if whole_body_secret else body, uri, *names))):
                     title, body, uri, people, files, places, n = _redact(
-                        redactor, secrets, whole_body_secret, title, body, uri, people, files, places)
+                        redactor, secrets, whole_body_secret, title, body, uri, people, files, places
+                    )
                     names = [*people, *files, *places]
                 # Hand-built, with json's own C escaper: json.dumps costs more than all the checks above.
-                ents_json = (f'{{"people":[{",".join(map(_ESC, people))}],"files":[{",".join(map(_ESC, files))}],'
-                             f'"places":[{",".join(map(_ESC, places))}]}}')
+                ents_json = (
+                    f'{{"people":[{",".join(map(_ESC, people))}],"files":[{",".join(map(_ESC, files))}],'
+                    f'"places":[{",".join(map(_ESC, places))}]}}'
+                )
                 ents_text = " ".join(names)
             else:
                 if secrets or not clean(f"{title}\n{'' if whole_body_secret else body}\n{uri}"):
                     title, body, uri, people, files, places, n = _redact(
-                        redactor, secrets, whole_body_secret, title, body, uri, (), (), ())
+                        redactor, secrets, whole_body_secret, title, body, uri, (), (), ()
+                    )
                 ents_json = _NO_ENTS_JSON
                 ents_text = ""
             if whole_body_secret:
@@ -168,24 +218,59 @@ def _unpack(ev: Any, app: str, push_as: Callable[[Any], str]) -> tuple[Any, ...]
         e = ev.entities
         ev_app = app if ev.app is None or ev.app == app else push_as(ev.app)
         secrets = tuple(s for s in ev.secrets if isinstance(s, str) and s)
-        return (ev_app, ev.kind, ev.title, ev.body, ev.uri, e.people, e.files, e.places, ev.sensitivity,
-                ev.created, ev.expires, ev.idempotency_key, secrets)
+        return (
+            ev_app,
+            ev.kind,
+            ev.title,
+            ev.body,
+            ev.uri,
+            e.people,
+            e.files,
+            e.places,
+            ev.sensitivity,
+            ev.created,
+            ev.expires,
+            ev.idempotency_key,
+            secrets,
+        )
     if not isinstance(ev, Mapping):
-        raise InvalidEvent("an event must be a JSON object", 'send {"kind": "note", "title": ..., "body": ...}')
+        raise InvalidEvent(
+            "an event must be a JSON object", 'send {"kind": "note", "title": ..., "body": ...}'
+        )
     if not _KNOWN.issuperset(ev):
         _unknown(ev)
     as_app = ev.get("app")
     raw = ev.get("entities")
     people, files, places = _entities(raw) if raw else ((), (), ())
     secrets = ev.get("secrets")
-    return (app if as_app is None or as_app == app else push_as(as_app), ev.get("kind"), ev.get("title", ""),
-            ev.get("body", ""), ev.get("uri", ""), people, files, places, ev.get("sensitivity", "normal"),
-            ev.get("created"), ev.get("expires"), ev.get("idempotency_key"),
-            _strs(secrets, "secrets") if secrets else ())
+    return (
+        app if as_app is None or as_app == app else push_as(as_app),
+        ev.get("kind"),
+        ev.get("title", ""),
+        ev.get("body", ""),
+        ev.get("uri", ""),
+        people,
+        files,
+        places,
+        ev.get("sensitivity", "normal"),
+        ev.get("created"),
+        ev.get("expires"),
+        ev.get("idempotency_key"),
+        _strs(secrets, "secrets") if secrets else (),
+    )
 
 
-def _redact(redactor: Redactor, secrets: Any, whole_body_secret: bool, title: str, body: str, uri: str,
-            people: Sequence[str], files: Sequence[str], places: Sequence[str]) -> tuple[Any, ...]:
+def _redact(
+    redactor: Redactor,
+    secrets: Any,
+    whole_body_secret: bool,
+    title: str,
+    body: str,
+    uri: str,
+    people: Sequence[str],
+    files: Sequence[str],
+    places: Sequence[str],
+) -> tuple[Any, ...]:
     """Return the fields with every redaction applied, and how many were made."""
     secrets = tuple(s for s in secrets if isinstance(s, str) and s) if secrets else ()
     redact = redactor.redact
@@ -213,11 +298,15 @@ def _unknown(data: Mapping[str, Any]) -> None:
 
 def _entities(raw: Any) -> tuple[Sequence[str], Sequence[str], Sequence[str]]:
     if (type(raw) is not dict and not isinstance(raw, Mapping)) or not _ENT_OK.issuperset(raw):
-        raise InvalidEvent("entities must be an object with people, files and places lists",
-                           'send "entities": {"people": ["Ana"], "files": [], "places": []}')
-    return (_strs(raw["people"], "entities.people") if "people" in raw else (),
-            _strs(raw["files"], "entities.files") if "files" in raw else (),
-            _strs(raw["places"], "entities.places") if "places" in raw else ())
+        raise InvalidEvent(
+            "entities must be an object with people, files and places lists",
+            'send "entities": {"people": ["Ana"], "files": [], "places": []}',
+        )
+    return (
+        _strs(raw["people"], "entities.people") if "people" in raw else (),
+        _strs(raw["files"], "entities.files") if "files" in raw else (),
+        _strs(raw["places"], "entities.places") if "places" in raw else (),
+    )
 
 
 def _strs(value: Any, name: str) -> Sequence[str]:
@@ -236,18 +325,23 @@ def _check_kind(kind: Any) -> None:
         return
     # Custom kinds are allowed with an "x-" prefix so typos in the built-in ones still fail loudly.
     if not (kind.startswith("x-") and 2 < len(kind) <= 64 and kind[2:].replace("_", "").isalnum()):
-        raise InvalidEvent(f"unknown event kind {kind!r}", f"use one of {', '.join(KINDS)}, or x-<name> for your own")
+        raise InvalidEvent(
+            f"unknown event kind {kind!r}", f"use one of {', '.join(KINDS)}, or x-<name> for your own"
+        )
 
 
 def _check_text(title: Any, body: Any, uri: Any) -> None:
     for name, value in (("title", title), ("body", body), ("uri", uri)):
         if not isinstance(value, str):
-            raise InvalidEvent(f"event field {name} must be a string, got {type(value).__name__}",
-                               f"send {name} as text")
+            raise InvalidEvent(
+                f"event field {name} must be a string, got {type(value).__name__}", f"send {name} as text"
+            )
         limit = MAX_TEXT if name == "body" else MAX_FIELD
         if len(value) > limit:
-            raise InvalidEvent(f"event field {name} is {len(value)} characters, over the limit of {limit}",
-                               f"send a shorter {name} (a summary, not the whole document)")
+            raise InvalidEvent(
+                f"event field {name} is {len(value)} characters, over the limit of {limit}",
+                f"send a shorter {name} (a summary, not the whole document)",
+            )
 
 
 def _long_entity(*lists: Sequence[str]) -> None:
@@ -259,6 +353,13 @@ def _long_entity(*lists: Sequence[str]) -> None:
 def _time(value: object, name: str, now: float) -> float:
     if type(value) is float and 0 <= value < _INF:  # the common case, without the checks below
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise InvalidEvent(f"event field {name} must be unix seconds", f"send {name} as a number, e.g. {int(now)}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidEvent(
+            f"event field {name} must be unix seconds", f"send {name} as a number, e.g. {int(now)}"
+        )
     return float(value)

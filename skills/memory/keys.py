@@ -52,16 +52,22 @@ def load_key(db_path: Path, key_source: str = "auto") -> Key:
     except Exception as exc:  # keyring backends fail in many ways (no D-Bus, locked, none installed)
         err = exc
     if key_source == "keyring":
-        raise StoreError(f"no OS keyring is available for the memory key ({err or 'no backend'})",
-                         "install a keyring backend, or use key_source='file'")
+        raise StoreError(
+            f"no OS keyring is available for the memory key ({err or 'no backend'})",
+            "install a keyring backend, or use key_source='file'",
+        )
     _warn_file(kf)
     return _file_key(kf)
 
 
 def _warn_file(kf: Path) -> None:
-    warnings.warn(KeyFileWarning(
-        f"no OS keyring is available: the memory database key is in {kf} (mode 0600); anyone who can read "
-        "your files can decrypt the memory database"), stacklevel=3)
+    warnings.warn(
+        KeyFileWarning(
+            f"no OS keyring is available: the memory database key is in {kf} (mode 0600); anyone who can read "
+            "your files can decrypt the memory database"
+        ),
+        stacklevel=3,
+    )
 
 
 def _keyring_key(name: str) -> Key | None:
@@ -86,8 +92,10 @@ def _file_key(kf: Path) -> Key:
             os.chmod(kf, 0o600)  # repair, rather than refuse: the key is still ours
         value = kf.read_text().strip()
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-            raise StoreError(f"the memory key file {kf} is damaged",
-                             "restore it from a backup; without it the database cannot be read")
+            raise StoreError(
+                f"the memory key file {kf} is damaged",
+                "restore it from a backup; without it the database cannot be read",
+            )
         return Key(value, str(kf))
     kf.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_hex(32)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple, Sequence
 
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 KINDS = ("file_opened", "contact", "message", "url", "clipboard", "calendar", "note")
 SENSITIVITY = ("public", "normal", "private", "secret")
@@ -106,16 +106,31 @@ class EventIn:
     def from_dict(cls, data: Mapping[str, Any]) -> "EventIn":
         """Return an EventIn from JSON-like data; InvalidEvent names the bad field."""
         if not isinstance(data, Mapping):
-            raise InvalidEvent("an event must be a JSON object", 'send {"kind": "note", "title": ..., "body": ...}')
-        known = {"kind", "title", "body", "uri", "entities", "sensitivity", "created", "expires",
-                 "idempotency_key", "secrets", "app"}
+            raise InvalidEvent(
+                "an event must be a JSON object", 'send {"kind": "note", "title": ..., "body": ...}'
+            )
+        known = {
+            "kind",
+            "title",
+            "body",
+            "uri",
+            "entities",
+            "sensitivity",
+            "created",
+            "expires",
+            "idempotency_key",
+            "secrets",
+            "app",
+        }
         extra = sorted(set(data) - known)
         if extra:
             raise InvalidEvent(f"unknown event field {extra[0]!r}", f"use only {', '.join(sorted(known))}")
         ents = data.get("entities") or {}
         if not isinstance(ents, Mapping) or set(ents) - set(ENTITY_TYPES):
-            raise InvalidEvent("entities must be an object with people, files and places lists",
-                               'send "entities": {"people": ["Ana"], "files": [], "places": []}')
+            raise InvalidEvent(
+                "entities must be an object with people, files and places lists",
+                'send "entities": {"people": ["Ana"], "files": [], "places": []}',
+            )
         try:
             entities = Entities(**{k: tuple(_strs(v, f"entities.{k}")) for k, v in ents.items()})
         except TypeError:
@@ -136,7 +151,11 @@ class EventIn:
 
 
 def _strs(value: Any, name: str) -> list[str]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (list, tuple))
+        or not all(isinstance(v, str) for v in value)
+    ):
         raise InvalidEvent(f"{name} must be a list of strings", f'send "{name}": ["..."]')
     return list(value)
 
@@ -159,9 +178,17 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "app": self.app, "kind": self.kind, "title": self.title, "body": self.body,
-            "uri": self.uri, "entities": self.entities.to_dict(), "sensitivity": self.sensitivity,
-            "created": self.created, "expires": self.expires, "redactions": self.redactions,
+            "id": self.id,
+            "app": self.app,
+            "kind": self.kind,
+            "title": self.title,
+            "body": self.body,
+            "uri": self.uri,
+            "entities": self.entities.to_dict(),
+            "sensitivity": self.sensitivity,
+            "created": self.created,
+            "expires": self.expires,
+            "redactions": self.redactions,
         }
 
     def citation(self) -> str:
@@ -224,9 +251,14 @@ class SearchHit:
     recency: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.event.to_dict(), "score": round(self.score, 4), "bm25": round(self.bm25, 4),
-                "cosine": round(self.cosine, 4), "recency": round(self.recency, 4),
-                "citation": self.event.citation()}
+        return {
+            "event": self.event.to_dict(),
+            "score": round(self.score, 4),
+            "bm25": round(self.bm25, 4),
+            "cosine": round(self.cosine, 4),
+            "recency": round(self.recency, 4),
+            "citation": self.event.citation(),
+        }
 
 
 @dataclass(frozen=True)
@@ -239,8 +271,13 @@ class Candidate:
     entity: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.event.to_dict(), "score": round(self.score, 4), "reasons": list(self.reasons),
-                "entity": self.entity, "citation": self.event.citation()}
+        return {
+            "event": self.event.to_dict(),
+            "score": round(self.score, 4),
+            "reasons": list(self.reasons),
+            "entity": self.entity,
+            "citation": self.event.citation(),
+        }
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from typing import Sequence
 
 # 13-19 digits, optionally grouped by single spaces or dashes (the way people paste card numbers).
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd|passcode|pin|secret|api[_-]?key|token)(\s*[:=]\s*|\s+is\s+)(\S+)")
+_PASSWORD = re.compile(
+    r"(?i)\b(password|passwd|pwd|passcode|pin|secret|api[_-]?key|token)(\s*[:=]\s*|\s+is\s+)(\S+)"
+)
 # Guards: a cheap search that every match of a rule also matches, run before the rule's own
 # scan. They start with a character class, which Python's regex engine skips to in C, unlike
 # the rules' lookbehinds and \b anchors, which it tries at every position.

@@ -18,7 +18,7 @@ from skills.memory.text import STOPWORDS, day_start, tokens
 
 KIND_WORDS = {
     "file_opened": "file files document documents doc docs spreadsheet sheet slides presentation deck image photo "
-                   "picture report draft folder opened open",
+    "picture report draft folder opened open",
     "url": "page pages link links site website url article tab webpage video browsing",
     "message": "message messages email emails mail text sms chat dm reply thread sent wrote",
     "contact": "contact contacts person number phone",
@@ -27,9 +27,36 @@ KIND_WORDS = {
     "clipboard": "copied clipboard pasted snippet",
 }
 WORD_KIND = {w: k for k, words in KIND_WORDS.items() for w in words.split()}
-EXTENSIONS = {"pdf", "docx", "doc", "xlsx", "xls", "csv", "pptx", "ppt", "png", "jpg", "jpeg", "txt", "md", "py",
-              "zip", "mp3", "mp4", "odt", "ods"}
-PRONOUNS = {"her": "she", "she": "she", "him": "he", "he": "he", "them": "they", "they": "they", "someone": "they"}
+EXTENSIONS = {
+    "pdf",
+    "docx",
+    "doc",
+    "xlsx",
+    "xls",
+    "csv",
+    "pptx",
+    "ppt",
+    "png",
+    "jpg",
+    "jpeg",
+    "txt",
+    "md",
+    "py",
+    "zip",
+    "mp3",
+    "mp4",
+    "odt",
+    "ods",
+}
+PRONOUNS = {
+    "her": "she",
+    "she": "she",
+    "him": "he",
+    "he": "he",
+    "them": "they",
+    "they": "they",
+    "someone": "they",
+}
 APP_FAMILIES = {
     "browser": ("browser", "firefox", "chrome", "chromium", "safari", "edge", "brave", "vivaldi", "opera"),
     "mail": ("mail", "thunderbird", "outlook", "gmail", "evolution"),
@@ -39,10 +66,45 @@ APP_FAMILIES = {
 }
 FAMILY_KIND = {"browser": "url", "mail": "message", "chat": "message"}
 # Cues used up by parsing, so they are not searched as content words.
-_CUE_WORDS = set(WORD_KIND) | EXTENSIONS | set(PRONOUNS) | {w for f in APP_FAMILIES.values() for w in f} | {
-    "that", "this", "those", "these", "yesterday", "today", "earlier", "ago", "last", "week", "night", "morning",
-    "afternoon", "evening", "just", "now", "recent", "recently", "had", "was", "looking", "saw", "seen", "app",
-    "hour", "minute", "minutes", "hours", "one", "thing", "ones"}
+_CUE_WORDS = (
+    set(WORD_KIND)
+    | EXTENSIONS
+    | set(PRONOUNS)
+    | {w for f in APP_FAMILIES.values() for w in f}
+    | {
+        "that",
+        "this",
+        "those",
+        "these",
+        "yesterday",
+        "today",
+        "earlier",
+        "ago",
+        "last",
+        "week",
+        "night",
+        "morning",
+        "afternoon",
+        "evening",
+        "just",
+        "now",
+        "recent",
+        "recently",
+        "had",
+        "was",
+        "looking",
+        "saw",
+        "seen",
+        "app",
+        "hour",
+        "minute",
+        "minutes",
+        "hours",
+        "one",
+        "thing",
+        "ones",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -110,17 +172,23 @@ class Resolver:
         self.store = store
         self.searcher = searcher
 
-    def resolve(self, text: str, apps: set[str] | None, limit: int = 5, now: float | None = None) -> list[Candidate]:
+    def resolve(
+        self, text: str, apps: set[str] | None, limit: int = 5, now: float | None = None
+    ) -> list[Candidate]:
         """Return up to limit candidates, best first, each with its reasons."""
         now = time.time() if now is None else now
         ref = parse_reference(text, now)
         pool = self._pool(ref, apps, now)
-        timed = [e for e in pool.values() if ref.since is None or ref.since <= e.created < (ref.until or now + 1)]
+        timed = [
+            e for e in pool.values() if ref.since is None or ref.since <= e.created < (ref.until or now + 1)
+        ]
         if ref.since is not None and timed:
             pool = {e.id: e for e in timed}  # a stated time is a hard cue when anything fits it
         content: dict[int, float] = {}
         if ref.terms:
-            hits = self.searcher.search(" ".join(ref.terms), apps, SearchOptions(mode="keyword", limit=50), now)
+            hits = self.searcher.search(
+                " ".join(ref.terms), apps, SearchOptions(mode="keyword", limit=50), now
+            )
             top = max((h.bm25 for h in hits), default=0.0) or 1.0
             for h in hits:
                 if ref.since is None or ref.since <= h.event.created < (ref.until or now + 1) or not timed:
@@ -137,7 +205,9 @@ class Resolver:
         out.sort(key=lambda c: (-c.score, -c.event.created))
         if out and ref.person and out[0].entity:
             first = out[0]
-            out[0] = Candidate(first.event, first.score, first.reasons + ("the most recently seen person",), first.entity)
+            out[0] = Candidate(
+                first.event, first.score, first.reasons + ("the most recently seen person",), first.entity
+            )
         return out[:limit]
 
     def _pool(self, ref: Reference, apps: set[str] | None, now: float) -> dict[int, Event]:
@@ -196,8 +266,15 @@ class Resolver:
         people = list(e.entities.people)
         if e.kind == "contact" and not people and e.title:
             people = [e.title]
-        return [Candidate(e, score + 1.0 + (0.5 if e.kind == "contact" else 0.0),
-                          (f"a person: {p} ({e.kind} from {e.app})", *why), p) for p in people[:3]]
+        return [
+            Candidate(
+                e,
+                score + 1.0 + (0.5 if e.kind == "contact" else 0.0),
+                (f"a person: {p} ({e.kind} from {e.app})", *why),
+                p,
+            )
+            for p in people[:3]
+        ]
 
 
 def _text(e: Event) -> str:

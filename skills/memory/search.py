@@ -35,7 +35,9 @@ from skills.memory.text import fts_phrase, query_terms, tokens
 from skills.memory.vectors import VectorIndex, matvec
 
 K1, B = 1.2, 0.75
-DF_SAMPLE = 256  # newest matches read to estimate a term's document frequency (about 6% error, idf error ~0.06)
+DF_SAMPLE = (
+    256  # newest matches read to estimate a term's document frequency (about 6% error, idf error ~0.06)
+)
 COMMON = 0.1  # terms in more than this share of events stay out of the AND candidate query
 AND_BUDGET = 20_000  # doclist entries the AND candidate query may step through (~2 ms)
 E_COLS = ", ".join(f"e.{c}" for c in EVENT_COLS.split(", "))
@@ -54,8 +56,12 @@ class TermStats:
 class Searcher:
     """Runs searches against one store and (for hybrid) one vector index."""
 
-    def __init__(self, store: MemoryStore, index: VectorIndex | None = None,
-                 embed_query: Callable[[str], np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        store: MemoryStore,
+        index: VectorIndex | None = None,
+        embed_query: Callable[[str], np.ndarray] | None = None,
+    ) -> None:
         self.store = store
         self.index = index
         self.embed_query = embed_query
@@ -91,7 +97,9 @@ class Searcher:
             return hit[0]
         cnt, oldest = self.store.query(
             "SELECT count(*), min(rowid) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ? "
-            "ORDER BY rowid DESC LIMIT ?)", (fts_phrase(term), DF_SAMPLE))[0]
+            "ORDER BY rowid DESC LIMIT ?)",
+            (fts_phrase(term), DF_SAMPLE),
+        )[0]
         df = float(cnt)
         if cnt >= DF_SAMPLE and oldest is not None:
             df = cnt * (hi - lo + 1) / max(1, hi - oldest + 1)
@@ -112,14 +120,24 @@ class Searcher:
         return avg
 
     # -- candidates ---------------------------------------------------------------------------
-    def keyword_rows(self, terms: list[str], stats: TermStats, apps: set[str] | None, f: Filters, now: float,
-                     k: int, limit: int) -> dict[int, tuple[Any, ...]]:
+    def keyword_rows(
+        self,
+        terms: list[str],
+        stats: TermStats,
+        apps: set[str] | None,
+        f: Filters,
+        now: float,
+        k: int,
+        limit: int,
+    ) -> dict[int, tuple[Any, ...]]:
         """Return {id: event row} for the union of newest-first candidate sets: all terms together
         (k rows), and each term alone (k / len(terms) rows, at least limit)."""
         where, params = where_clause(apps, f, now)
         # CROSS JOIN keeps FTS5 as the outer loop, in rowid order, so LIMIT stops the scan early.
-        sql = (f"SELECT {E_COLS} FROM events_fts CROSS JOIN events e ON e.id = events_fts.rowid "
-               f"WHERE events_fts MATCH ? AND events_fts.rowid >= ? AND {where} ORDER BY events_fts.rowid DESC LIMIT ?")
+        sql = (
+            f"SELECT {E_COLS} FROM events_fts CROSS JOIN events e ON e.id = events_fts.rowid "
+            f"WHERE events_fts MATCH ? AND events_fts.rowid >= ? AND {where} ORDER BY events_fts.rowid DESC LIMIT ?"
+        )
         queries = [(fts_phrase(terms[0]), stats.lo, k)]
         if len(terms) > 1:
             per_term = max(limit, k // len(terms))
@@ -158,7 +176,11 @@ class Searcher:
             # and SQLite both release the GIL, so on two cores the two costs overlap.
             pending = self._pool().submit(self.embed_query, query)  # type: ignore[arg-type]
         stats = self.term_stats(terms)
-        rows = self.keyword_rows(terms, stats, apps, opts.filters, now, opts.candidates, opts.limit) if terms else {}
+        rows = (
+            self.keyword_rows(terms, stats, apps, opts.filters, now, opts.candidates, opts.limit)
+            if terms
+            else {}
+        )
         cos: dict[int, float] = {}
         qvec = None
         if pending is not None:
@@ -189,14 +211,18 @@ class Searcher:
             rec = 0.5 ** (max(0.0, now - r[8]) / half)
             scored.append(((wb * b + wc * c + wr * rec) / total, eid, r, rec))
         scored.sort(key=lambda x: (-x[0], -x[1]))
-        return [SearchHit(to_event(r), score, bm.get(eid, 0.0), cos.get(eid, 0.0), rec)
-                for score, eid, r, rec in scored[: opts.limit]]
+        return [
+            SearchHit(to_event(r), score, bm.get(eid, 0.0), cos.get(eid, 0.0), rec)
+            for score, eid, r, rec in scored[: opts.limit]
+        ]
 
     def _rows(self, ids: list[int]) -> list[tuple[Any, ...]]:
         out: list[tuple[Any, ...]] = []
         for s in range(0, len(ids), 900):
-            part = ids[s:s + 900]
-            out += self.store.query(f"SELECT {EVENT_COLS} FROM events WHERE id IN ({','.join('?' * len(part))})", part)
+            part = ids[s : s + 900]
+            out += self.store.query(
+                f"SELECT {EVENT_COLS} FROM events WHERE id IN ({','.join('?' * len(part))})", part
+            )
         return out
 
     def _fill_cosine(self, qvec: np.ndarray, ids: list[int], cos: dict[int, float]) -> None:
@@ -207,7 +233,9 @@ class Searcher:
         missing = [i for i in ids if i not in cos]  # older than the index holds: read the stored vector
         if missing:
             marks = ",".join("?" * len(missing))
-            rows = self.store.query(f"SELECT event_id, scale, vec FROM embeddings WHERE event_id IN ({marks})", missing)
+            rows = self.store.query(
+                f"SELECT event_id, scale, vec FROM embeddings WHERE event_id IN ({marks})", missing
+            )
             if rows:
                 mat = dequantize([r[1] for r in rows], [r[2] for r in rows], len(qvec))
                 for r, c in zip(rows, matvec(mat, qvec)):
@@ -277,15 +305,18 @@ def where_clause(apps: set[str] | None, f: Filters, now: float) -> tuple[str, li
     return " AND ".join(parts), params
 
 
-def browse_sql(apps: set[str] | None, f: Filters, now: float, before: tuple[float, int] | None,
-               limit: int) -> tuple[str, list[Any]]:
+def browse_sql(
+    apps: set[str] | None, f: Filters, now: float, before: tuple[float, int] | None, limit: int
+) -> tuple[str, list[Any]]:
     """Return the listing query for browse: newest created first, paged by (created, id) of the last row."""
     where, params = where_clause(apps, f, now)
     if before is not None:
         where += " AND (e.created < ? OR (e.created = ? AND e.id < ?))"
         params += [before[0], before[0], before[1]]
-    return (f"SELECT {EVENT_COLS} FROM events e WHERE {where} ORDER BY e.created DESC, e.id DESC LIMIT ?",
-            [*params, limit])
+    return (
+        f"SELECT {EVENT_COLS} FROM events e WHERE {where} ORDER BY e.created DESC, e.id DESC LIMIT ?",
+        [*params, limit],
+    )
 
 
 __all__ = ["Searcher", "browse_sql", "where_clause", "to_event"]

@@ -68,9 +68,13 @@ class ForgetOptions:
 class MemorySkill:
     """Cross-app context memory: push, search, resolve, browse, forget, pause, retention, stats."""
 
-    def __init__(self, options: MemoryOptions, embedder: Embedder | None = None,
-                 embedder_factory: Callable[[], Embedder] | None = None,
-                 release_embedder: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        options: MemoryOptions,
+        embedder: Embedder | None = None,
+        embedder_factory: Callable[[], Embedder] | None = None,
+        release_embedder: Callable[[], None] | None = None,
+    ) -> None:
         self.options = options
         self._release = release_embedder  # called at close() when the factory built the embedder
         self.store = MemoryStore(options.store)
@@ -97,7 +101,9 @@ class MemorySkill:
         with self._mu:
             if self._embedder is None:
                 if self._factory is None:
-                    raise InvalidEvent("this memory has no embedder", "open it with an embedder for hybrid search")
+                    raise InvalidEvent(
+                        "this memory has no embedder", "open it with an embedder for hybrid search"
+                    )
                 self._embedder = self._factory()
             return self._embedder
 
@@ -120,16 +126,18 @@ class MemorySkill:
     def _vector_index(self) -> VectorIndex:
         with self._mu:
             if self._index is None:
-                self._index = VectorIndex(384 if self._embedder is None else self._embedder.dim,
-                                          self.options.max_vectors)
+                self._index = VectorIndex(
+                    384 if self._embedder is None else self._embedder.dim, self.options.max_vectors
+                )
                 load_index(self.store, self._index)
             return self._index
 
     def _start_worker(self) -> None:
         index = self._vector_index()
         self.searcher.index = index
-        self._worker = EmbedWorker(self.store, self.embedder, index, on_idle=self.purge_expired,
-                                   idle_every=self.options.purge_every)
+        self._worker = EmbedWorker(
+            self.store, self.embedder, index, on_idle=self.purge_expired, idle_every=self.options.purge_every
+        )
         self._worker.start()
 
     def wait_embedded(self, timeout: float = 60.0) -> bool:
@@ -159,8 +167,10 @@ class MemorySkill:
         if not isinstance(caller, Caller):
             raise ScopeDenied("memory calls need a Caller", "pass Caller(app_name, scopes) or Caller.user()")
         if scope not in caller.scopes:
-            raise ScopeDenied(f"app {caller.app!r} lacks the {scope} scope",
-                              f"the user can give its token {scope} (memory:read and memory:write are separate)")
+            raise ScopeDenied(
+                f"app {caller.app!r} lacks the {scope} scope",
+                f"the user can give its token {scope} (memory:read and memory:write are separate)",
+            )
 
     def _owner(self, caller: Caller, what: str) -> None:
         if not caller.owner:
@@ -174,8 +184,10 @@ class MemorySkill:
             return set(wanted) if wanted else None
         other = [a for a in wanted if a != caller.app]
         if other:
-            raise ScopeDenied(f"app {caller.app!r} cannot read events of {other[0]!r}",
-                              f"the user can grant cross-app read with `assistant memory grant {caller.app}`")
+            raise ScopeDenied(
+                f"app {caller.app!r} cannot read events of {other[0]!r}",
+                f"the user can grant cross-app read with `assistant memory grant {caller.app}`",
+            )
         return {caller.app}
 
     # -- push ---------------------------------------------------------------------------------
@@ -189,13 +201,23 @@ class MemorySkill:
         if isinstance(events, (str, bytes, Mapping)) or not isinstance(events, Sequence):
             raise InvalidEvent("push_batch takes a list of events", "send a JSON array of event objects")
         if len(events) > MAX_BATCH:
-            raise InvalidEvent(f"a batch of {len(events)} events is over the limit of {MAX_BATCH}",
-                               f"split it into batches of {MAX_BATCH} or fewer")
+            raise InvalidEvent(
+                f"a batch of {len(events)} events is over the limit of {MAX_BATCH}",
+                f"split it into batches of {MAX_BATCH} or fewer",
+            )
         if self.paused():
-            raise CapturePaused("memory capture is paused by the user; nothing was stored",
-                                "the user can resume it with `assistant memory resume`")
-        batch = prepare_batch(events, caller.app, lambda as_app: self._push_app(caller, as_app), time.time(),
-                              self.store.retention(), self.redactor)
+            raise CapturePaused(
+                "memory capture is paused by the user; nothing was stored",
+                "the user can resume it with `assistant memory resume`",
+            )
+        batch = prepare_batch(
+            events,
+            caller.app,
+            lambda as_app: self._push_app(caller, as_app),
+            time.time(),
+            self.store.retention(),
+            self.redactor,
+        )
         results = self.store.insert(batch)
         if self._worker is not None:
             self._worker.notify()
@@ -205,8 +227,10 @@ class MemorySkill:
         if as_app is None or as_app == caller.app:
             return caller.app
         if not caller.owner:
-            raise ScopeDenied(f"app {caller.app!r} cannot push events as {as_app!r}",
-                              "leave out the app field; events carry the pushing app's name")
+            raise ScopeDenied(
+                f"app {caller.app!r} cannot push events as {as_app!r}",
+                "leave out the app field; events carry the pushing app's name",
+            )
         check_names([as_app], "app")
         return str(as_app)
 
@@ -264,8 +288,10 @@ class MemorySkill:
         if options.everything:
             self._owner(caller, "forget everything")
         elif not (options.ids or options.app or options.since is not None or options.until is not None):
-            raise InvalidEvent("forget needs ids, an app, a time range, or everything",
-                               "e.g. `assistant memory forget --app mail --since 2d`")
+            raise InvalidEvent(
+                "forget needs ids, an app, a time range, or everything",
+                "e.g. `assistant memory forget --app mail --since 2d`",
+            )
         if options.ids:
             parts.append(f"id IN ({','.join('?' * len(options.ids))})")
             params += list(options.ids)
@@ -337,26 +363,37 @@ class MemorySkill:
         s = self.store
         r = s.retention()
         mark = int(s.meta("embed_watermark", "0"))
-        out: dict[str, Any] = {"events": total, "apps": per_app, "kinds": per_kind,
-                               "paused": self.paused(),
-                               "retention": {"default_days": r.default / 86400,
-                                             "kinds_days": {k: v / 86400 for k, v in r.kinds.items()}}}
+        out: dict[str, Any] = {
+            "events": total,
+            "apps": per_app,
+            "kinds": per_kind,
+            "paused": self.paused(),
+            "retention": {
+                "default_days": r.default / 86400,
+                "kinds_days": {k: v / 86400 for k, v in r.kinds.items()},
+            },
+        }
         if caller.owner:
             all_events = s.query("SELECT count(*) FROM events")[0][0]
             size = s.file_bytes()
             cipher = s.query("PRAGMA cipher_version") if s.encrypted else []
-            out.update({
-                "path": str(s.path),
-                "encrypted": s.encrypted,
-                "encryption": (f"SQLCipher {cipher[0][0] if cipher else ''}, key in {s.key_source}".strip()
-                               if s.encrypted else "OFF: the user opted out of encryption"),
-                "grants": sorted(s.grants()),
-                "pending_embeddings": s.query("SELECT count(*) FROM events WHERE id > ?", (mark,))[0][0],
-                "embedded": s.query("SELECT count(*) FROM embeddings")[0][0],
-                "db_bytes": size,
-                "bytes_per_event": round(size / all_events, 1) if all_events else None,
-                "schema_version": int(s.meta("schema_version", "0")),
-            })
+            out.update(
+                {
+                    "path": str(s.path),
+                    "encrypted": s.encrypted,
+                    "encryption": (
+                        f"SQLCipher {cipher[0][0] if cipher else ''}, key in {s.key_source}".strip()
+                        if s.encrypted
+                        else "OFF: the user opted out of encryption"
+                    ),
+                    "grants": sorted(s.grants()),
+                    "pending_embeddings": s.query("SELECT count(*) FROM events WHERE id > ?", (mark,))[0][0],
+                    "embedded": s.query("SELECT count(*) FROM embeddings")[0][0],
+                    "db_bytes": size,
+                    "bytes_per_event": round(size / all_events, 1) if all_events else None,
+                    "schema_version": int(s.meta("schema_version", "0")),
+                }
+            )
         return out
 
     def close(self) -> None:

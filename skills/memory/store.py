@@ -24,8 +24,10 @@ from skills.memory.model import Entities, Event, PushResult, Retention, StoreErr
 SCHEMA_VERSION = 1
 EVENT_COLS = "id, app, kind, title, body, uri, entities, sensitivity, created, expires, redactions"
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
-_EVENT_INSERT = ("INSERT INTO events (id, app, kind, title, body, uri, entities, sensitivity, created, expires, "
-                 "redactions, idem) VALUES (?,?,?,?,?,?,?,?,?,?,?,")
+_EVENT_INSERT = (
+    "INSERT INTO events (id, app, kind, title, body, uri, entities, sensitivity, created, expires, "
+    "redactions, idem) VALUES (?,?,?,?,?,?,?,?,?,?,?,"
+)
 INSERT_KEYED = _EVENT_INSERT + "?)"
 INSERT_UNKEYED = _EVENT_INSERT + "NULL)"  # see Batch: a literal NULL inserts faster than a bound one
 
@@ -55,14 +57,18 @@ def _v1(db: Any) -> None:
     db["events"].create_index(["app", "created"], index_name="events_app_created")
     db["events"].create_index(["expires"], index_name="events_expires")
     db["events"].create_index(["created"], index_name="events_created")  # browse by time across apps
-    db.execute("CREATE VIRTUAL TABLE events_fts USING fts5(title, body, uri, entities, content='', "
-               "contentless_delete=1, tokenize='unicode61 remove_diacritics 2')")
+    db.execute(
+        "CREATE VIRTUAL TABLE events_fts USING fts5(title, body, uri, entities, content='', "
+        "contentless_delete=1, tokenize='unicode61 remove_diacritics 2')"
+    )
     db["embeddings"].create({"event_id": int, "scale": float, "vec": bytes}, pk="event_id")
     db["grants"].create({"app": str, "granted": float}, pk="app")
 
 
-FTS_V2 = ("CREATE VIRTUAL TABLE events_fts USING fts5(title, body, uri, entities, content='', contentless_delete=1, "
-          "detail=none, tokenize='unicode61 remove_diacritics 2')")
+FTS_V2 = (
+    "CREATE VIRTUAL TABLE events_fts USING fts5(title, body, uri, entities, content='', contentless_delete=1, "
+    "detail=none, tokenize='unicode61 remove_diacritics 2')"
+)
 
 
 def _v2(db: Any) -> None:
@@ -77,8 +83,10 @@ def _v2(db: Any) -> None:
     db.execute(FTS_V2)
     db.execute("INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 8)")
     rows = db.execute("SELECT id, title, body, uri, entities FROM events ORDER BY id").fetchall()
-    db.conn.executemany("INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)",
-                        [(r[0], r[1], r[2], r[3], entities_text(r[4])) for r in rows])
+    db.conn.executemany(
+        "INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)",
+        [(r[0], r[1], r[2], r[3], entities_text(r[4])) for r in rows],
+    )
     db.execute("DROP INDEX events_app_idem")
     db.execute("CREATE UNIQUE INDEX events_app_idem ON events(app, idem) WHERE idem IS NOT NULL")
 
@@ -116,8 +124,10 @@ class MemoryStore:
             return False, None  # the user opted out when this database was made; stats says so
         if not self.options.encrypt:
             if exists:
-                raise StoreError(f"{self.path} is encrypted; encryption cannot be turned off in place",
-                                 "forget everything and remove the file first, then opt out")
+                raise StoreError(
+                    f"{self.path} is encrypted; encryption cannot be turned off in place",
+                    "forget everything and remove the file first, then opt out",
+                )
             self.path.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("the user opted out of memory encryption\n")
             return False, None
@@ -145,8 +155,10 @@ class MemoryStore:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except error:
             conn.close()
-            raise StoreError(f"cannot open {self.path}: wrong key or not a memory database",
-                             f"restore the key ({self.key_source or 'none'}) or move the file away") from None
+            raise StoreError(
+                f"cannot open {self.path}: wrong key or not a memory database",
+                f"restore the key ({self.key_source or 'none'}) or move the file away",
+            ) from None
         conn.execute("PRAGMA journal_mode = WAL")
         sync = self.options.synchronous.upper()
         if sync not in ("FULL", "NORMAL", "EXTRA"):
@@ -162,8 +174,10 @@ class MemoryStore:
             self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             current = int(self.meta("schema_version", "0"))
             if current > len(MIGRATIONS):
-                raise StoreError(f"{self.path} has schema {current}, newer than this version knows ({len(MIGRATIONS)})",
-                                 "upgrade assistant to read it")
+                raise StoreError(
+                    f"{self.path} has schema {current}, newer than this version knows ({len(MIGRATIONS)})",
+                    "upgrade assistant to read it",
+                )
             for version in range(current + 1, len(MIGRATIONS) + 1):
                 MIGRATIONS[version - 1](self.db)
                 self.set_meta("schema_version", str(version))
@@ -203,8 +217,11 @@ class MemoryStore:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.lock:
-            self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
-                              "excluded.value", (key, value))
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                "excluded.value",
+                (key, value),
+            )
 
     def retention(self) -> Retention:
         raw = self.meta("retention", "")
@@ -219,13 +236,17 @@ class MemoryStore:
             self.set_meta("retention", json.dumps({"default": r.default, "kinds": dict(r.kinds)}))
             changed = 0
             for kind, ttl in r.kinds.items():
-                changed += self.conn.execute("UPDATE events SET expires = created + ? WHERE kind = ? AND "
-                                             "expires != created + ?", (ttl, kind, ttl)).rowcount
+                changed += self.conn.execute(
+                    "UPDATE events SET expires = created + ? WHERE kind = ? AND expires != created + ?",
+                    (ttl, kind, ttl),
+                ).rowcount
             known = list(r.kinds)
             marks = ",".join("?" * len(known))
             where = f"kind NOT IN ({marks}) AND " if known else ""
-            changed += self.conn.execute(f"UPDATE events SET expires = created + ? WHERE {where}expires != "
-                                         "created + ?", (r.default, *known, r.default)).rowcount
+            changed += self.conn.execute(
+                f"UPDATE events SET expires = created + ? WHERE {where}expires != created + ?",
+                (r.default, *known, r.default),
+            ).rowcount
         return changed
 
     # -- writes -------------------------------------------------------------------------------
@@ -250,12 +271,14 @@ class MemoryStore:
             if rows:
                 self.conn.executemany(INSERT_UNKEYED, rows)
             if texts:
-                self.conn.executemany("INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)",
-                                      texts)
+                self.conn.executemany(
+                    "INSERT INTO events_fts (rowid, title, body, uri, entities) VALUES (?,?,?,?,?)", texts
+                )
         return results
 
-    def _dedupe(self, rows: list[list[Any]], texts: list[list[Any]], next_id: int,
-                results: list[PushResult]) -> tuple[list[list[Any]], list[list[Any]]]:
+    def _dedupe(
+        self, rows: list[list[Any]], texts: list[list[Any]], next_id: int, results: list[PushResult]
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
         """Assign ids to the rows not stored yet and return them; append every row's result to results."""
         seen: dict[tuple[str, str], int] = {}
         keyed: dict[str, list[str]] = {}
@@ -303,9 +326,11 @@ class MemoryStore:
     def put_embeddings(self, items: Sequence[tuple[int, float, bytes]]) -> None:
         """Store (event id, scale, int8 bytes); events forgotten meanwhile are skipped."""
         with self.tx():
-            self.conn.executemany("INSERT OR REPLACE INTO embeddings (event_id, scale, vec) SELECT ?, ?, ? "
-                                  "WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)",
-                                  [(i, s, v, i) for i, s, v in items])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (event_id, scale, vec) SELECT ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)",
+                [(i, s, v, i) for i, s, v in items],
+            )
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, ids: Sequence[int]) -> dict[int, Event]:
@@ -336,11 +361,21 @@ class MemoryStore:
 
 def to_event(row: Sequence[Any]) -> Event:
     ents = json.loads(row[6])
-    return Event(row[0], row[1], row[2], row[3], row[4], row[5],
-                 Entities(tuple(ents.get("people", ())), tuple(ents.get("files", ())), tuple(ents.get("places", ()))),
-                 row[7], row[8], row[9], row[10])
+    return Event(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        Entities(tuple(ents.get("people", ())), tuple(ents.get("files", ())), tuple(ents.get("places", ()))),
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+    )
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
+        yield items[i : i + _CHUNK]

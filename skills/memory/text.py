@@ -72,8 +72,10 @@ def parse_when(text: str, now: float | None = None) -> float:
     try:
         return datetime.fromisoformat(text.strip()).timestamp()
     except ValueError:
-        raise InvalidEvent(f"cannot read the time {text!r}",
-                           "use 2d, 3h, 30m, today, yesterday, an ISO date (2024-05-01) or unix seconds") from None
+        raise InvalidEvent(
+            f"cannot read the time {text!r}",
+            "use 2d, 3h, 30m, today, yesterday, an ISO date (2024-05-01) or unix seconds",
+        ) from None
 
 
 def day_start(t: float) -> float:

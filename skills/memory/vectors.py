@@ -59,7 +59,9 @@ class VectorIndex:
     def _code(self, name: str) -> int:
         return self._codes.setdefault(name, len(self._codes))
 
-    def add(self, ids: Sequence[int], vecs: np.ndarray, meta: Sequence[tuple[str, str, float, float]]) -> None:
+    def add(
+        self, ids: Sequence[int], vecs: np.ndarray, meta: Sequence[tuple[str, str, float, float]]
+    ) -> None:
         """Append vectors with (app, kind, created, expires) per id."""
         vecs = np.asarray(vecs, np.float32).reshape(-1, self.dim)
         scales = np.maximum(np.abs(vecs).max(axis=1), 1e-12) / 127.0
@@ -131,7 +133,9 @@ class VectorIndex:
             j = self._pos.get(int(event_id))
             return None if j is None else self._q[j].astype(np.float32) * self._scale[j]
 
-    def top(self, q: np.ndarray, k: int, apps: set[str] | None, filters: Filters, now: float) -> list[tuple[int, float]]:
+    def top(
+        self, q: np.ndarray, k: int, apps: set[str] | None, filters: Filters, now: float
+    ) -> list[tuple[int, float]]:
         """Return up to k (event id, cosine) best first, among live, unexpired events passing filters."""
         with self._mu:
             n = self._n
@@ -217,8 +221,15 @@ def embed_text(title: str, body: str, uri: str, entities_json: str) -> str:
 class EmbedWorker(threading.Thread):
     """Embeds new events in the background, in id order, resuming from a stored watermark."""
 
-    def __init__(self, store: Any, embedder: Embedder, index: VectorIndex, batch: int = 64,
-                 on_idle: Callable[[], None] | None = None, idle_every: float = 300.0) -> None:
+    def __init__(
+        self,
+        store: Any,
+        embedder: Embedder,
+        index: VectorIndex,
+        batch: int = 64,
+        on_idle: Callable[[], None] | None = None,
+        idle_every: float = 300.0,
+    ) -> None:
         super().__init__(name="memory-embed", daemon=True)
         self.store, self.embedder, self.index = store, embedder, index
         self.batch = batch
@@ -264,8 +275,11 @@ class EmbedWorker(threading.Thread):
     def step(self) -> bool:
         """Embed one batch of pending events; return whether there was any."""
         mark = int(self.store.meta("embed_watermark", "0"))
-        rows = self.store.query("SELECT id, title, body, uri, entities, app, kind, created, expires FROM events "
-                                "WHERE id > ? ORDER BY id LIMIT ?", (mark, self.batch))
+        rows = self.store.query(
+            "SELECT id, title, body, uri, entities, app, kind, created, expires FROM events "
+            "WHERE id > ? ORDER BY id LIMIT ?",
+            (mark, self.batch),
+        )
         if not rows:
             return False
         vecs = self.embedder.embed([embed_text(r[1], r[2], r[3], r[4]) for r in rows])
@@ -276,14 +290,21 @@ class EmbedWorker(threading.Thread):
                 self.store.put_embeddings([(r[0], s, b) for r, (s, b) in zip(rows, q)])
                 self.store.set_meta("embed_watermark", str(rows[-1][0]))
             # Re-read what survived: an event forgotten while we embedded must not enter the index.
-            alive = {r[0] for r in self.store.query(
-                f"SELECT event_id FROM embeddings WHERE event_id IN ({','.join('?' * len(rows))})",
-                [r[0] for r in rows])}
+            alive = {
+                r[0]
+                for r in self.store.query(
+                    f"SELECT event_id FROM embeddings WHERE event_id IN ({','.join('?' * len(rows))})",
+                    [r[0] for r in rows],
+                )
+            }
             keep = [j for j, r in enumerate(rows) if r[0] in alive]
             if keep:
                 deq = dequantize([q[j][0] for j in keep], [q[j][1] for j in keep], self.index.dim)
-                self.index.add([rows[j][0] for j in keep], deq,
-                               [(rows[j][5], rows[j][6], rows[j][7], rows[j][8]) for j in keep])
+                self.index.add(
+                    [rows[j][0] for j in keep],
+                    deq,
+                    [(rows[j][5], rows[j][6], rows[j][7], rows[j][8]) for j in keep],
+                )
         return True
 
 
@@ -291,9 +312,11 @@ def load_index(store: Any, index: VectorIndex) -> None:
     """Fill index with the newest stored vectors (up to its max_vectors)."""
     rows = store.query(
         "SELECT e.id, e.app, e.kind, e.created, e.expires, v.scale, v.vec FROM embeddings v JOIN events e "
-        "ON e.id = v.event_id ORDER BY v.event_id DESC LIMIT ?", (index.max_vectors,))
+        "ON e.id = v.event_id ORDER BY v.event_id DESC LIMIT ?",
+        (index.max_vectors,),
+    )
     rows.reverse()
     for s in range(0, len(rows), 10_000):
-        part = rows[s:s + 10_000]
+        part = rows[s : s + 10_000]
         vecs = dequantize([r[5] for r in part], [r[6] for r in part], index.dim)
         index.add([r[0] for r in part], vecs, [(r[1], r[2], r[3], r[4]) for r in part])

@@ -1,8 +1,8 @@
 """Speech: offline transcription/translation of audio, and live captions from an AudioSource.
 
-    speech = services.skill("speech")
-    for ev in speech.captions(FileSource("talk.wav"), StreamOptions(translate_to="pt")):
-        print(ev.kind, ev.text)
+speech = services.skill("speech")
+for ev in speech.captions(FileSource("talk.wav"), StreamOptions(translate_to="pt")):
+    print(ev.kind, ev.text)
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ SMALLER = {"whisper-base": ("whisper-tiny.en",)}
 class SpeechSkill:
     """Loads Whisper models once (by store id) and runs offline and streaming recognition."""
 
-    def __init__(self, load: Callable[[str], SpeechEngine], translate: Callable[[str, str, str], str] | None = None,
-                 release: Callable[[str, SpeechEngine], None] | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[str], SpeechEngine],
+        translate: Callable[[str, str, str], str] | None = None,
+        release: Callable[[str, SpeechEngine], None] | None = None,
+    ) -> None:
         """load(model_id) returns an engine. Without `release`, engines are loaded once and kept
         until close(). With it (engines held from the runtime's scheduler), each transcription and
         each stream holds its engine only while it runs and hands it back with release(), so the
@@ -46,8 +50,9 @@ class SpeechSkill:
                 self._engines[model_id] = self._load(model_id)
             return self._engines[model_id]
 
-    def transcribe(self, audio: np.ndarray, model: str = "whisper-tiny.en",
-                   options: SttOptions = SttOptions()) -> SttResult:
+    def transcribe(
+        self, audio: np.ndarray, model: str = "whisper-tiny.en", options: SttOptions = SttOptions()
+    ) -> SttResult:
         """Return the whole transcript (or English translation, task="translate") of audio."""
         if options.task == "translate" and model.endswith(".en"):
             model = "whisper-base"  # English-only models cannot translate
@@ -74,7 +79,9 @@ class SpeechSkill:
 
         return StreamingTranscriber(self._acquire, options, translate, release=self._release)
 
-    def captions(self, source: AudioSource, options: StreamOptions = StreamOptions()) -> Iterator[CaptionEvent]:
+    def captions(
+        self, source: AudioSource, options: StreamOptions = StreamOptions()
+    ) -> Iterator[CaptionEvent]:
         """Yield caption events for a source: live for real-time sources, simulated clock otherwise."""
         t = self.transcriber(options)
         try:
@@ -100,6 +107,8 @@ def create(services: Any) -> SpeechSkill:
     def translate(text: str, source: str, target: str) -> str:
         from skills.translate import TranslateOptions
 
-        return services.skill("translate").translate(text, TranslateOptions(source=source, target=target)).text  # type: ignore[no-any-return]
+        return (
+            services.skill("translate").translate(text, TranslateOptions(source=source, target=target)).text
+        )  # type: ignore[no-any-return]
 
     return SpeechSkill(rt.hold_speech, translate, release=lambda model_id, _engine: rt.release(model_id))

@@ -43,7 +43,12 @@ def resync(prev: Sequence[Word], new: Sequence[Word]) -> tuple[int, int]:
             j = total - i
             if i and j and max(i, j) > MAX_DIFFER:
                 continue
-            if i + 1 < len(prev) and j + 1 < len(new) and same(prev[i], new[j]) and same(prev[i + 1], new[j + 1]):
+            if (
+                i + 1 < len(prev)
+                and j + 1 < len(new)
+                and same(prev[i], new[j])
+                and same(prev[i + 1], new[j + 1])
+            ):
                 return i, j
     return 0, 0
 

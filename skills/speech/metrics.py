@@ -6,8 +6,10 @@ import re
 
 # Whisper writes small numbers as digits or as words depending on context ("nine" vs "9"): both
 # sides are spelled out, so neither transcript is charged for a formatting choice
-_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-            "fifteen sixteen seventeen eighteen nineteen twenty").split()
+_NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
 
 
 def words(text: str) -> list[str]:

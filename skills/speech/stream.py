@@ -120,9 +120,13 @@ Translate = Callable[[str, str], str]  # (text, source language) -> text in the 
 class StreamingTranscriber:
     """Push audio with feed(); get caption events back. One instance per stream, one thread."""
 
-    def __init__(self, engine_for: Callable[[str], SpeechEngine], options: StreamOptions = StreamOptions(),
-                 translate: Translate | None = None,
-                 release: Callable[[str, SpeechEngine], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine_for: Callable[[str], SpeechEngine],
+        options: StreamOptions = StreamOptions(),
+        translate: Translate | None = None,
+        release: Callable[[str, SpeechEngine], None] | None = None,
+    ) -> None:
         self.options = options
         self._engine_for = engine_for
         self._release = release  # hands each engine back at close() (engines held from a runtime)
@@ -223,10 +227,19 @@ class StreamingTranscriber:
         else:
             ended = False
         heard_before = " ".join(w.text.strip() for w in self.committed if w.end <= self.offset)
-        prompt = heard_before[-o.prompt_chars:] if o.prompt_chars else ""
-        result = self.engine.transcribe(self.audio, SttOptions(
-            language=self.language, task=o.task, beam_size=self.beam, prompt=prompt or None,
-            window=o.window, min_window=o.min_window, pad_after=o.pad_after))
+        prompt = heard_before[-o.prompt_chars :] if o.prompt_chars else ""
+        result = self.engine.transcribe(
+            self.audio,
+            SttOptions(
+                language=self.language,
+                task=o.task,
+                beam_size=self.beam,
+                prompt=prompt or None,
+                window=o.window,
+                min_window=o.min_window,
+                pad_after=o.pad_after,
+            ),
+        )
         if self.language is None and self.engine.multilingual and result.words:
             self.language = result.language  # detect once, then keep it: re-detection flickers
         self.compute += result.seconds
@@ -237,7 +250,9 @@ class StreamingTranscriber:
         heard = max(end - new_from, self.step, 1e-3)
         inst = result.seconds / heard
         self.rtf = inst if self.rtf == 0 else 0.7 * self.rtf + 0.3 * inst
-        words = [Word(w.start + self.offset, w.end + self.offset, w.text, w.probability) for w in result.words]
+        words = [
+            Word(w.start + self.offset, w.end + self.offset, w.text, w.probability) for w in result.words
+        ]
         # a long buffer sometimes decodes to a word or two (tiny.en, beam 1, under load); taking
         # that as the hypothesis discards every pending word, so such a pass is ignored
         new = [] if not final and self._collapsed(words) else self.hyp.insert(words)
@@ -285,15 +300,31 @@ class StreamingTranscriber:
         source = "en" if self.options.task == "translate" else (self.language or "en")
         out = self.translate(text, source)
         words, self.sentence = self.sentence, []
-        return CaptionEvent("translated", out, words[0].start, words[-1].end, self.clock - words[-1].end,
-                            self.rtf, self.clock, self.options.translate_to)
+        return CaptionEvent(
+            "translated",
+            out,
+            words[0].start,
+            words[-1].end,
+            self.clock - words[-1].end,
+            self.rtf,
+            self.clock,
+            self.options.translate_to,
+        )
 
     def _event(self, kind: EventKind, words: Sequence[Word]) -> CaptionEvent:
         text = "".join(w.text for w in words)
-        if kind == "committed" and self.committed[:-len(words)]:
+        if kind == "committed" and self.committed[: -len(words)]:
             text = text if text.startswith(" ") else " " + text
-        return CaptionEvent(kind, text, words[0].start, words[-1].end, max(0.0, self.clock - words[-1].end),
-                            self.rtf, self.clock, self.language)
+        return CaptionEvent(
+            kind,
+            text,
+            words[0].start,
+            words[-1].end,
+            max(0.0, self.clock - words[-1].end),
+            self.rtf,
+            self.clock,
+            self.language,
+        )
 
     # -- buffer, adaptation and lag ------------------------------------------------------------
     def _cut(self, t: float) -> None:
@@ -310,7 +341,9 @@ class StreamingTranscriber:
             return events
         # cut after a committed sentence: a buffer that starts mid-sentence (or mid-word, as word
         # times are approximate) makes Whisper skip or mishear its first words
-        ends = [w.end for w in self.committed[-40:] if w.end > self.offset + 1.0 and re.search(r"[.!?…]$", w.text)]
+        ends = [
+            w.end for w in self.committed[-40:] if w.end > self.offset + 1.0 and re.search(r"[.!?…]$", w.text)
+        ]
         if ends:
             self._cut(ends[-1])
         elif length > self.options.max_buffer and self.hyp.last_committed_end > self.offset:
@@ -376,8 +409,17 @@ class StreamingTranscriber:
         return [self._adapted(behind, note)]
 
     def _adapted(self, behind: float, note: str) -> CaptionEvent:
-        return CaptionEvent("adapted", "", self.processed_to, self.processed_to, behind, self.rtf,
-                            self.clock, self.language, note)
+        return CaptionEvent(
+            "adapted",
+            "",
+            self.processed_to,
+            self.processed_to,
+            behind,
+            self.rtf,
+            self.clock,
+            self.language,
+            note,
+        )
 
     def _bound_lag(self) -> list[CaptionEvent]:
         unheard = self.audio_time - self.processed_to
@@ -388,9 +430,19 @@ class StreamingTranscriber:
         self._cut(max(self.offset, skip_to))
         skipped = skip_to - self.processed_to
         self.processed_to = skip_to
-        return events + [CaptionEvent(
-            "adapted", "", skip_to - skipped, skip_to, unheard, self.rtf, self.clock, self.language,
-            f"skipped {skipped:.1f} s of audio to keep the lag under {self.options.max_lag:.0f} s")]
+        return events + [
+            CaptionEvent(
+                "adapted",
+                "",
+                skip_to - skipped,
+                skip_to,
+                unheard,
+                self.rtf,
+                self.clock,
+                self.language,
+                f"skipped {skipped:.1f} s of audio to keep the lag under {self.options.max_lag:.0f} s",
+            )
+        ]
 
     def stats(self) -> dict[str, float]:
         """Return totals: audio seconds, compute seconds and the overall real-time factor."""

@@ -35,10 +35,10 @@ class SileroGate:
         if n == 0:
             return []
         ctx = self._history[-CONTEXT:]
-        ctx = ctx[len(ctx) % WINDOW:]
+        ctx = ctx[len(ctx) % WINDOW :]
         x = np.ascontiguousarray(np.concatenate([ctx, audio[:n]]), dtype=np.float32)
         out = np.asarray(self._get()(x)).reshape(-1)
-        probs = [float(p) for p in out[len(ctx) // WINDOW:]]
+        probs = [float(p) for p in out[len(ctx) // WINDOW :]]
         self._history = np.concatenate([self._history, audio[:n]])[-CONTEXT:]
         self.probs.extend(probs)
         return probs
@@ -46,7 +46,7 @@ class SileroGate:
     def speech_between(self, start: float, end: float, sample_rate: int = 16000) -> bool:
         """Whether any window between start and end seconds is speech."""
         a, b = int(start * sample_rate) // WINDOW, int(np.ceil(end * sample_rate / WINDOW))
-        return any(p >= self.threshold for p in self.probs[max(0, a):b])
+        return any(p >= self.threshold for p in self.probs[max(0, a) : b])
 
     def last_speech(self, sample_rate: int = 16000) -> float | None:
         """Return the end time (seconds) of the last speech window, or None if none yet."""

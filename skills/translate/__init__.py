@@ -28,12 +28,23 @@ from skills.translate.detect import LanguageDetector
 from skills.translate.split import Piece, split_text
 
 __all__ = [
-    "Detection", "FakeTranslator", "Hop", "TranslateError", "TranslateOptions", "TranslationChunk",
-    "TranslationResult", "Translator", "UnsupportedPair", "TranslateSkill", "create",
+    "Detection",
+    "FakeTranslator",
+    "Hop",
+    "TranslateError",
+    "TranslateOptions",
+    "TranslationChunk",
+    "TranslationResult",
+    "Translator",
+    "UnsupportedPair",
+    "TranslateSkill",
+    "create",
 ]
 PIVOT = "en"
-ADD_HINT = ("add a model with `assistant models add PATH.argosmodel` (an Argos Translate package) or "
-            "`assistant models add OPUS-MT-FOLDER --id opus-mt-xx-yy` (a CTranslate2 conversion)")
+ADD_HINT = (
+    "add a model with `assistant models add PATH.argosmodel` (an Argos Translate package) or "
+    "`assistant models add OPUS-MT-FOLDER --id opus-mt-xx-yy` (a CTranslate2 conversion)"
+)
 
 
 class LRUCache:
@@ -62,8 +73,13 @@ class LRUCache:
 class TranslateSkill:
     """Translation over every installed engine. `engines` is injectable for tests."""
 
-    def __init__(self, engines: Sequence[Translator], llm: Translator | None = None,
-                 detector: LanguageDetector | None = None, cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        engines: Sequence[Translator],
+        llm: Translator | None = None,
+        detector: LanguageDetector | None = None,
+        cache_size: int = 4096,
+    ) -> None:
         self.engines = list(engines)
         self.llm = llm
         self.detector = detector or LanguageDetector()
@@ -78,7 +94,9 @@ class TranslateSkill:
         """Return every language a dedicated model reads or writes."""
         return sorted({x for d in self.pairs() for x in d.split("-")})
 
-    def route(self, source: str, target: str, options: TranslateOptions = TranslateOptions()) -> tuple[Hop, ...]:
+    def route(
+        self, source: str, target: str, options: TranslateOptions = TranslateOptions()
+    ) -> tuple[Hop, ...]:
         """Return the hops that translate source to target: direct, else via English, else the LLM."""
         if source == target:
             return ()
@@ -90,14 +108,19 @@ class TranslateSkill:
             a = self._engine_for(engines, f"{source}-{PIVOT}")
             b = self._engine_for(engines, f"{PIVOT}-{target}")
             if a is not None and b is not None:
-                return (Hop(a.name, f"{source}-{PIVOT}", a.quality), Hop(b.name, f"{PIVOT}-{target}", b.quality))
+                return (
+                    Hop(a.name, f"{source}-{PIVOT}", a.quality),
+                    Hop(b.name, f"{PIVOT}-{target}", b.quality),
+                )
         if self.llm is not None and options.allow_llm and options.engine in (None, "llm"):
             self._check_known(source, target)
             return (Hop(self.llm.name, f"{source}-{target}", "lower"),)
         installed = ", ".join(self.pairs()) or "none"
         llm_note = "" if options.allow_llm else ", or allow the lower-quality LLM fallback"
-        raise UnsupportedPair(f"no installed model translates {source}-{target} (installed pairs: {installed})",
-                              ADD_HINT + llm_note)
+        raise UnsupportedPair(
+            f"no installed model translates {source}-{target} (installed pairs: {installed})",
+            ADD_HINT + llm_note,
+        )
 
     def _engine_for(self, engines: Sequence[Translator], direction: str) -> Translator | None:
         for e in engines:  # first match wins: Bergamot is listed first, then store models by id
@@ -109,9 +132,10 @@ class TranslateSkill:
         known = set(self.detector.languages) | set(self.languages())
         for code in (source, target):
             if code not in known:
-                raise UnsupportedPair(f"unknown language code {code!r} (installed pairs: "
-                                      f"{', '.join(self.pairs()) or 'none'})",
-                                      "use an ISO 639-1 code such as en, pt, de; " + ADD_HINT)
+                raise UnsupportedPair(
+                    f"unknown language code {code!r} (installed pairs: {', '.join(self.pairs()) or 'none'})",
+                    "use an ISO 639-1 code such as en, pt, de; " + ADD_HINT,
+                )
 
     def _by_name(self, name: str) -> Translator:
         if self.llm is not None and name == self.llm.name:
@@ -149,7 +173,7 @@ class TranslateSkill:
         done: dict[int, tuple[str, bool]] = {}
         emitted = 0
         for start in range(0, len(todo), max(1, options.batch_size)):
-            batch = todo[start:start + options.batch_size]
+            batch = todo[start : start + options.batch_size]
             outs = self._translate_hops([pieces[i].text for i in batch], hops, options)
             for i, (out, cached) in zip(batch, outs):
                 done[i] = (out, cached)
@@ -167,9 +191,16 @@ class TranslateSkill:
             emitted += 1
         quality = "lower" if any(h.quality == "lower" for h in hops) else "high"
         return TranslationResult(
-            text="".join(c.text for c in chunks), source=source, target=options.target, route=hops,
-            quality=quality, detected=detected, sentences=len(todo), cached_sentences=cached_total,
-            seconds=time.perf_counter() - t0, chunks=tuple(chunks),
+            text="".join(c.text for c in chunks),
+            source=source,
+            target=options.target,
+            route=hops,
+            quality=quality,
+            detected=detected,
+            sentences=len(todo),
+            cached_sentences=cached_total,
+            seconds=time.perf_counter() - t0,
+            chunks=tuple(chunks),
         )
 
     def translate(self, text: str, options: TranslateOptions) -> TranslationResult:
@@ -187,8 +218,9 @@ class TranslateSkill:
             return TranslationChunk(index, piece.text, piece.text, False)
         return TranslationChunk(index, done[0], piece.text, True, done[1])
 
-    def _translate_hops(self, texts: list[str], hops: Sequence[Hop],
-                        options: TranslateOptions) -> list[tuple[str, bool]]:
+    def _translate_hops(
+        self, texts: list[str], hops: Sequence[Hop], options: TranslateOptions
+    ) -> list[tuple[str, bool]]:
         current = list(texts)
         all_cached = [True] * len(texts)
         for hop in hops:
@@ -215,7 +247,7 @@ class TranslateSkill:
 
 def engines_from_store(store: Any, plans: Any) -> list[Translator]:
     """Return a translator for each installed translation model: Bergamot first, then CTranslate2."""
-    from assistant.errors import AssistantError
+    from runtime.errors import AssistantError
     from skills.translate.bergamot import BergamotTranslator
     from skills.translate.ct2 import CT2Translator, directions_of
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, Sequence, runtime_checkable
 
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 Quality = Literal["high", "lower"]
 
@@ -115,8 +115,9 @@ class TranslationResult:
 class FakeTranslator:
     """A deterministic engine for logic tests: "[en-pt] text" for every sentence, and a call log."""
 
-    def __init__(self, name: str = "fake", directions: Sequence[str] = ("en-pt", "pt-en"),
-                 quality: Quality = "high") -> None:
+    def __init__(
+        self, name: str = "fake", directions: Sequence[str] = ("en-pt", "pt-en"), quality: Quality = "high"
+    ) -> None:
         self.name = name
         self.quality: Quality = quality
         self.directions = tuple(directions)

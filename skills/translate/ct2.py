@@ -29,8 +29,15 @@ class CT2Translator:
 
     quality: Quality = "high"
 
-    def __init__(self, model_id: str, folder: Path, directions: Sequence[str], plan: Any,
-                 beam_size: int = 2, max_decoding_length: int = 256) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        folder: Path,
+        directions: Sequence[str],
+        plan: Any,
+        beam_size: int = 2,
+        max_decoding_length: int = 256,
+    ) -> None:
         self.name = f"ct2:{model_id}"
         self.model_id = model_id
         self.folder = Path(folder)
@@ -50,18 +57,26 @@ class CT2Translator:
                     import ctranslate2
                     import sentencepiece
                 except ImportError as e:
-                    raise TranslateError(f"CTranslate2 translation needs {e.name}",
-                                         "run `pip install ctranslate2 sentencepiece`") from None
+                    raise TranslateError(
+                        f"CTranslate2 translation needs {e.name}",
+                        "run `pip install ctranslate2 sentencepiece`",
+                    ) from None
                 from runtime.loading import load_with_fallback
 
                 src, tgt = self._spm_files()
-                self._sp = (sentencepiece.SentencePieceProcessor(model_file=str(src)),
-                            sentencepiece.SentencePieceProcessor(model_file=str(tgt)))
+                self._sp = (
+                    sentencepiece.SentencePieceProcessor(model_file=str(src)),
+                    sentencepiece.SentencePieceProcessor(model_file=str(tgt)),
+                )
 
                 def attempt(cand: Any) -> Any:
-                    return ctranslate2.Translator(str(self.folder), device=cand.device,
-                                                  compute_type=cand.compute_type, inter_threads=1,
-                                                  intra_threads=cand.threads)
+                    return ctranslate2.Translator(
+                        str(self.folder),
+                        device=cand.device,
+                        compute_type=cand.compute_type,
+                        inter_threads=1,
+                        intra_threads=cand.threads,
+                    )
 
                 self._translator, self.report = load_with_fallback(self.model_id, self.plan, attempt)
             assert self._sp is not None
@@ -74,8 +89,10 @@ class CT2Translator:
         src, tgt = self.folder / "source.spm", self.folder / "target.spm"
         if src.is_file() and tgt.is_file():
             return src, tgt
-        raise TranslateError(f"model {self.model_id} has no sentencepiece model",
-                             "add the .argosmodel again, or put source.spm and target.spm in the folder")
+        raise TranslateError(
+            f"model {self.model_id} has no sentencepiece model",
+            "add the .argosmodel again, or put source.spm and target.spm in the folder",
+        )
 
     def translate_batch(self, texts: Sequence[str], direction: str) -> list[str]:
         if not texts:
@@ -83,7 +100,9 @@ class CT2Translator:
         translator, sp_src, sp_tgt = self._load()
         tokens = [sp_src.encode(t, out_type=str) for t in texts]
         results = translator.translate_batch(
-            tokens, beam_size=self.beam_size, max_batch_size=32,
+            tokens,
+            beam_size=self.beam_size,
+            max_batch_size=32,
             max_decoding_length=self.max_decoding_length,
         )
         return [sp_tgt.decode(r.hypotheses[0]).strip() for r in results]

@@ -31,8 +31,10 @@ class LanguageDetector:
                 try:
                     from py3langid.langid import MODEL_FILE, LanguageIdentifier
                 except ImportError:
-                    raise TranslateError("language detection needs the py3langid package",
-                                         "run `pip install py3langid==0.4.0`, or pass --from") from None
+                    raise TranslateError(
+                        "language detection needs the py3langid package",
+                        "run `pip install py3langid==0.4.0`, or pass --from",
+                    ) from None
                 self._model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
             return self._model
 

@@ -7,9 +7,24 @@ from typing import Any, Sequence
 from skills.translate.base import Quality
 
 NAMES = {
-    "en": "English", "pt": "Portuguese", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
-    "nl": "Dutch", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ar": "Arabic",
-    "pl": "Polish", "tr": "Turkish", "sv": "Swedish", "uk": "Ukrainian", "cs": "Czech", "hi": "Hindi",
+    "en": "English",
+    "pt": "Portuguese",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "nl": "Dutch",
+    "ru": "Russian",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "pl": "Polish",
+    "tr": "Turkish",
+    "sv": "Swedish",
+    "uk": "Ukrainian",
+    "cs": "Czech",
+    "hi": "Hindi",
 }
 
 
@@ -36,8 +51,10 @@ class LLMTranslator:
         out = []
         for text in texts:
             messages = [
-                ChatMessage("system", "You are a translation engine. Reply with the translation only, "
-                                      "no notes, no quotes."),
+                ChatMessage(
+                    "system",
+                    "You are a translation engine. Reply with the translation only, no notes, no quotes.",
+                ),
                 ChatMessage("user", f"Translate from {language_name(src)} to {language_name(tgt)}:\n{text}"),
             ]
             opts = GenerationOptions(max_tokens=max(32, len(text)), temperature=0.0, stop=("\n\n",))

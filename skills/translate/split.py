@@ -13,10 +13,14 @@ from dataclasses import dataclass
 
 # A sentence ends at . ! ? … (plus closing quotes/brackets) followed by whitespace and a capital,
 # digit or opening quote; this misses lowercase starts on purpose (abbreviations like "e.g. the").
-_BOUNDARY = re.compile(r"(?<=[.!?…。！？])((?:[\"'”’)\]*_`]|</[a-zA-Z]+>)*)(\s+)(?=[\"'“‘(\[¿¡]?[A-ZÀ-ÝĀ-ſА-Я0-9])")
+_BOUNDARY = re.compile(
+    r"(?<=[.!?…。！？])((?:[\"'”’)\]*_`]|</[a-zA-Z]+>)*)(\s+)(?=[\"'“‘(\[¿¡]?[A-ZÀ-ÝĀ-ſА-Я0-9])"
+)
 _ABBREV = {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "no", "fig", "sra", "dra"}
 _PREFIX = re.compile(r"^(\s*(?:[-*+•]\s+|\d+[.)]\s+|#{1,6}\s+|>\s*)*)")
-_WRAP = re.compile(r"^((?:\*\*|__|\*|_|`|<[a-zA-Z][^<>]*>)*)(.*?)((?:\*\*|__|\*|_|`|</[a-zA-Z][^<>]*>)*)$", re.S)
+_WRAP = re.compile(
+    r"^((?:\*\*|__|\*|_|`|<[a-zA-Z][^<>]*>)*)(.*?)((?:\*\*|__|\*|_|`|</[a-zA-Z][^<>]*>)*)$", re.S
+)
 _ONLY_MARKUP = re.compile(r"^[\W_\d]*$|^(https?://|www\.)\S+$")
 
 
@@ -34,7 +38,7 @@ def split_text(text: str) -> list[Piece]:
     in_fence = False
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
-        end = line[len(body):]
+        end = line[len(body) :]
         if body.lstrip().startswith("```"):
             in_fence = not in_fence
             _keep(out, line)
@@ -45,7 +49,7 @@ def split_text(text: str) -> list[Piece]:
         prefix = _PREFIX.match(body)
         lead = prefix.group(1) if prefix else ""
         _keep(out, lead)
-        _split_line(body[len(lead):], out)
+        _split_line(body[len(lead) :], out)
         _keep(out, end)
     return out
 
@@ -54,7 +58,7 @@ def _split_line(body: str, out: list[Piece]) -> None:
     start = 0
     for m in _BOUNDARY.finditer(body):
         cut = m.start(2)
-        word = re.search(r"(\w+)\.$", body[start:m.start()])
+        word = re.search(r"(\w+)\.$", body[start : m.start()])
         if word and word.group(1).lower() in _ABBREV:
             continue
         _sentence(body[start:cut], out)
@@ -68,7 +72,7 @@ def _sentence(s: str, out: list[Piece]) -> None:
     if not core:
         _keep(out, s)
         return
-    lead_ws, trail_ws = s[: len(s) - len(s.lstrip())], s[len(s.rstrip()):]
+    lead_ws, trail_ws = s[: len(s) - len(s.lstrip())], s[len(s.rstrip()) :]
     m = _WRAP.match(core)
     open_, inner, close = (m.group(1), m.group(2), m.group(3)) if m else ("", core, "")
     _keep(out, lead_ws + open_)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.daemon.apps import AppRegistry
 from assistant.daemon.settings import DaemonConfig
 
@@ -51,8 +51,13 @@ class Daemon:
     def unix(self, token: str | None = "admin", **kw: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[token]}"} if token else {}
         headers.update(kw.pop("headers", {}))
-        return httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), base_url="http://localhost",
-                            headers=headers, timeout=120, **kw)
+        return httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(self.socket)),
+            base_url="http://localhost",
+            headers=headers,
+            timeout=120,
+            **kw,
+        )
 
     def tcp(self, token: str | None = "admin", **kw: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[token]}"} if token else {}
@@ -68,8 +73,15 @@ def start_daemon(root: Path, services: Any, **limits: Any) -> Daemon:
     cfg = Config.from_env({"ASSISTANT_HOME": str(root)})
     settings = DaemonConfig.from_config(cfg).with_tcp("127.0.0.1:0").with_(**limits)
     registry = AppRegistry(settings.registry_path)
-    tokens = {name: registry.add(name, scopes) for name, scopes in (
-        ("admin", "admin"), ("chatter", "chat"), ("translator", "translate"), ("gone", "chat"))}
+    tokens = {
+        name: registry.add(name, scopes)
+        for name, scopes in (
+            ("admin", "admin"),
+            ("chatter", "chat"),
+            ("translator", "translate"),
+            ("gone", "chat"),
+        )
+    }
     registry.revoke("gone")
     app = create_app(services, settings, registry)
     server = DaemonServer(app, bind(settings))
@@ -93,15 +105,24 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, real_runtime: Any) -> Itera
     from assistant.services import Services
 
     root = tmp_path_factory.mktemp("d")
-    services = Services(Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model=SMOL), runtime=real_runtime)
+    services = Services(
+        Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model=SMOL), runtime=real_runtime
+    )
     # generous: on a loaded 2-core machine 16 queued chats can take a minute; limits have their own daemon
     d = start_daemon(root, services, max_body_bytes=64 * 1024, request_timeout=300.0)
     yield d
     stop_daemon(d)
 
 
-def _fake_daemon(root: Path, store: Any, config: Config, delay: float, queue_timeout: float, max_queue: int,
-                 request_timeout: float) -> tuple[Daemon, Any]:
+def _fake_daemon(
+    root: Path,
+    store: Any,
+    config: Config,
+    delay: float,
+    queue_timeout: float,
+    max_queue: int,
+    request_timeout: float,
+) -> tuple[Daemon, Any]:
     from assistant.services import Services
     from runtime.engines.fake import FakeTextEngine
     from runtime.runtime import Runtime
@@ -109,7 +130,9 @@ def _fake_daemon(root: Path, store: Any, config: Config, delay: float, queue_tim
     def load_fake(model: Any, plan: Any) -> FakeTextEngine:
         return FakeTextEngine(model.id, reply="fake reply " * 20, token_delay=delay)
 
-    rt = Runtime(config.with_(chat_model=SMOL, queue_timeout=queue_timeout), store=store, loaders={"gguf": load_fake})
+    rt = Runtime(
+        config.with_(chat_model=SMOL, queue_timeout=queue_timeout), store=store, loaders={"gguf": load_fake}
+    )
     rt.scheduler.max_queue = max_queue
     with rt.scheduler.use(SMOL):  # install and "load" before timing anything
         pass
@@ -118,7 +141,9 @@ def _fake_daemon(root: Path, store: Any, config: Config, delay: float, queue_tim
 
 
 @pytest.fixture(scope="session")
-def fake_daemon(tmp_path_factory: pytest.TempPathFactory, real_store: Any, config: Config) -> Iterator[Daemon]:
+def fake_daemon(
+    tmp_path_factory: pytest.TempPathFactory, real_store: Any, config: Config
+) -> Iterator[Daemon]:
     """A daemon over the fake engine (10 ms a token): a 1-deep queue with a 0.3 s wait, to provoke
     429 and 503, and a 1 s request limit."""
     d, rt = _fake_daemon(tmp_path_factory.mktemp("f"), real_store, config, 0.01, 0.3, 1, 1.0)
@@ -128,7 +153,9 @@ def fake_daemon(tmp_path_factory: pytest.TempPathFactory, real_store: Any, confi
 
 
 @pytest.fixture(scope="session")
-def fuzz_daemon(tmp_path_factory: pytest.TempPathFactory, real_store: Any, config: Config) -> Iterator[Daemon]:
+def fuzz_daemon(
+    tmp_path_factory: pytest.TempPathFactory, real_store: Any, config: Config
+) -> Iterator[Daemon]:
     """A daemon over the instant fake engine with roomy limits: any 5xx from it is a bug."""
     d, rt = _fake_daemon(tmp_path_factory.mktemp("z"), real_store, config, 0.0, 30.0, 64, 30.0)
     yield d

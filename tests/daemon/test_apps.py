@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from assistant.cli import main
 from assistant.daemon.apps import AppRegistry, ensure_owner_token, hash_token
-from assistant.errors import ConfigError, InvalidName
+from runtime.errors import ConfigError, InvalidName
 
 
 def test_only_the_hash_is_stored_and_it_survives_restart(tmp_path: Path) -> None:
@@ -55,8 +55,13 @@ def test_cli_add_list_revoke(tmp_path: Path) -> None:
     token = r.stdout.strip().splitlines()[0]
     assert token.startswith("ast_")
     listed = CliRunner().invoke(main, ["apps", "list", "--json"], env=env)
-    assert json.loads(listed.output) == [{"name": "notes", "scopes": ["memory:read", "chat"],
-                                          "created_at": json.loads(listed.output)[0]["created_at"]}]
+    assert json.loads(listed.output) == [
+        {
+            "name": "notes",
+            "scopes": ["memory:read", "chat"],
+            "created_at": json.loads(listed.output)[0]["created_at"],
+        }
+    ]
     assert token not in listed.output
     bad = CliRunner().invoke(main, ["apps", "add", "x", "--scopes", "everything"], env=env)
     assert bad.exit_code == 1 and "unknown scope" in bad.output and "traceback" not in bad.output.lower()

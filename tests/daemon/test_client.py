@@ -16,8 +16,10 @@ pytestmark = pytest.mark.real_model
 
 
 def test_sync_client_typed_results_over_both_transports(daemon: Daemon) -> None:
-    for opts in (ClientOptions(socket_path=daemon.socket, token=daemon.tokens["admin"]),
-                 ClientOptions(base_url=daemon.url, token=daemon.tokens["admin"])):
+    for opts in (
+        ClientOptions(socket_path=daemon.socket, token=daemon.tokens["admin"]),
+        ClientOptions(base_url=daemon.url, token=daemon.tokens["admin"]),
+    ):
         with Client(opts) as c:
             assert c.health().status == "ok"
             assert SMOL in {m.id for m in c.models().data}
@@ -39,7 +41,11 @@ def test_errors_carry_the_servers_message(daemon: Daemon) -> None:
         assert err.value.status == 400 and err.value.field == "model"
         with pytest.raises(DaemonError) as err:
             list(c.chat_stream("hi", model="nope-model"))
-        assert err.value.status == 404 and "assistant models pull" in str(err.value) or "not installed" in str(err.value)
+        assert (
+            err.value.status == 404
+            and "assistant models pull" in str(err.value)
+            or "not installed" in str(err.value)
+        )
 
 
 def test_unavailable_daemon_says_how_to_start(tmp_path: Path) -> None:
@@ -65,10 +71,25 @@ def test_assistant_call_from_the_shell(daemon: Daemon) -> None:
     tok = daemon.tokens["admin"]
     r = CliRunner().invoke(main, ["call", "health", "--token", tok], env=env)
     assert r.exit_code == 0 and '"status": "ok"' in r.output
-    r = CliRunner().invoke(main, ["call", "chat", "Say hi", f"model={SMOL}", "max_tokens=5", "--token", tok], env=env)
+    r = CliRunner().invoke(
+        main, ["call", "chat", "Say hi", f"model={SMOL}", "max_tokens=5", "--token", tok], env=env
+    )
     assert r.exit_code == 0 and r.output.strip(), r.output
-    r = CliRunner().invoke(main, ["call", "completions", "prompt=Once", f"model={SMOL}", "max_tokens=3",
-                                  "--url", daemon.url, "--token", tok], env=env)
+    r = CliRunner().invoke(
+        main,
+        [
+            "call",
+            "completions",
+            "prompt=Once",
+            f"model={SMOL}",
+            "max_tokens=3",
+            "--url",
+            daemon.url,
+            "--token",
+            tok,
+        ],
+        env=env,
+    )
     assert r.exit_code == 0 and '"text_completion"' in r.output
     r = CliRunner().invoke(main, ["call", "chat", "hi", "--token", daemon.tokens["translator"]], env=env)
     assert r.exit_code == 1 and "lacks the 'chat' scope" in r.output

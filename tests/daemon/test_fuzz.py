@@ -18,8 +18,24 @@ from tests.daemon.conftest import SMOL, Daemon
 
 SEED = 20240611
 CASES_PER_OPERATION = 120
-HOSTILE = ["", "../../etc/passwd", "..", "a" * 5000, "\u0000", "\ud7ff\ue000😀", "<script>", "%s%n", "null",
-           SMOL, "qwen2.5-coder-0.5b", "whisper-tiny.en", "Z", "-1", " ", "\n\n"]
+HOSTILE = [
+    "",
+    "../../etc/passwd",
+    "..",
+    "a" * 5000,
+    "\u0000",
+    "\ud7ff\ue000😀",
+    "<script>",
+    "%s%n",
+    "null",
+    SMOL,
+    "qwen2.5-coder-0.5b",
+    "whisper-tiny.en",
+    "Z",
+    "-1",
+    " ",
+    "\n\n",
+]
 NUMBERS = [0, -1, 1, 2, 2**31, -(2**63), 1e308, 0.5, 3.7, 32768, 32769]
 
 
@@ -109,11 +125,15 @@ def test_fuzz_openapi_finds_no_5xx(fuzz_daemon: Daemon) -> None:
                     r = client.request(method.upper(), path, content=body, headers=headers)
                     sent += 1
                     if r.status_code >= 500 and r.status_code != 501:
-                        failures.append(f"{method.upper()} {path} {body[:200]!r} -> {r.status_code} {r.text[:300]}")
+                        failures.append(
+                            f"{method.upper()} {path} {body[:200]!r} -> {r.status_code} {r.text[:300]}"
+                        )
                     elif r.status_code >= 400:
                         assert r.json()["error"]["message"], r.text  # every refusal has the JSON body
         for _ in range(40):  # paths and methods off the table
-            path = rng.choice(["/", "/v1", "/v1/../health", "/%2e%2e/etc", "/v1/models/x", "/metrics/", "/" + "a" * 3000])
+            path = rng.choice(
+                ["/", "/v1", "/v1/../health", "/%2e%2e/etc", "/v1/models/x", "/metrics/", "/" + "a" * 3000]
+            )
             r = admin.request(rng.choice(["GET", "POST", "PUT", "DELETE", "PATCH"]), path, content=b"{}")
             sent += 1
             if r.status_code >= 500:

@@ -52,7 +52,9 @@ def test_request_timeout_is_504_or_an_sse_error(fake_daemon: Daemon) -> None:
         r = c.post("/v1/chat/completions", json=body)
         assert r.status_code == 504 and r.json()["error"]["code"] == "timeout"
         assert time.monotonic() - t0 < 2.0
-        lines = [ln for ln in c.post("/v1/chat/completions", json={**body, "stream": True}).text.splitlines() if ln]
+        lines = [
+            ln for ln in c.post("/v1/chat/completions", json={**body, "stream": True}).text.splitlines() if ln
+        ]
     assert '"code": "timeout"' in lines[-2] and lines[-1] == "data: [DONE]"
     assert fake_daemon.app.state.metrics.last[SMOL][0] == "cancelled"
 
@@ -61,9 +63,18 @@ def test_disconnect_mid_stream_stops_generation(daemon: Daemon) -> None:
     metrics = daemon.app.state.metrics
     received = 0
     with daemon.unix() as c:
-        with c.stream("POST", "/v1/chat/completions",
-                      json={**CHAT, "max_tokens": 400, "temperature": 0.8, "seed": 1, "stream": True,
-                            "messages": [{"role": "user", "content": "Tell me a very long story about a fox."}]}) as r:
+        with c.stream(
+            "POST",
+            "/v1/chat/completions",
+            json={
+                **CHAT,
+                "max_tokens": 400,
+                "temperature": 0.8,
+                "seed": 1,
+                "stream": True,
+                "messages": [{"role": "user", "content": "Tell me a very long story about a fox."}],
+            },
+        ) as r:
             assert r.status_code == 200
             for line in r.iter_lines():
                 if line.startswith("data: {") and '"content":"' in line and '"content":""' not in line:
@@ -84,8 +95,10 @@ def test_sixteen_concurrent_streaming_chats_complete(daemon: Daemon) -> None:
 
     async def one(i: int) -> str:
         async with AsyncClient(ClientOptions(socket_path=daemon.socket, token=daemon.tokens["chatter"])) as c:
-            parts = [t async for t in c.chat_stream(f"Say the number {i}.", model=SMOL, max_tokens=4,
-                                                    temperature=0)]
+            parts = [
+                t
+                async for t in c.chat_stream(f"Say the number {i}.", model=SMOL, max_tokens=4, temperature=0)
+            ]
         return "".join(parts)
 
     async def all16() -> list[str]:
@@ -98,8 +111,10 @@ def test_sixteen_concurrent_streaming_chats_complete(daemon: Daemon) -> None:
 @pytest.mark.parametrize("stream", [False, True])
 def test_metrics_report_generation(daemon: Daemon, stream: bool) -> None:
     with daemon.unix() as c:
-        r = c.post("/v1/completions", json={"model": SMOL, "prompt": "Once upon a time", "max_tokens": 4,
-                                            "stream": stream})
+        r = c.post(
+            "/v1/completions",
+            json={"model": SMOL, "prompt": "Once upon a time", "max_tokens": 4, "stream": stream},
+        )
         assert r.status_code == 200
         text = c.get("/metrics").text
     assert f'assistant_generated_tokens_total{{model="{SMOL}"}}' in text

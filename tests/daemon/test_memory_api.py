@@ -8,25 +8,34 @@ from typing import Iterator
 import pytest
 
 from assistant.client import Client, ClientOptions, DaemonError
-from assistant.config import Config
+from runtime.config import Config
 from assistant.daemon.handlers.memory import field_of
 from assistant.services import Services
 from skills.memory import Caller, MemoryOptions, MemorySkill, StoreOptions
 from skills.memory.embed import FakeEmbedder
 from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
 
-CONTRACT = {"kind": "message", "title": "Signed contract for the Lisbon office",
-            "body": "Attached is the signed lease contract. Ana", "entities": {"people": ["Ana Lima"]}}
+CONTRACT = {
+    "kind": "message",
+    "title": "Signed contract for the Lisbon office",
+    "body": "Attached is the signed lease contract. Ana",
+    "entities": {"people": ["Ana Lima"]},
+}
 
 
 @pytest.fixture(scope="module")
 def mem_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     root = tmp_path_factory.mktemp("mem")
-    memory = MemorySkill(MemoryOptions(StoreOptions(root / "memory.db", key_source="file")), embedder=FakeEmbedder())
+    memory = MemorySkill(
+        MemoryOptions(StoreOptions(root / "memory.db", key_source="file")), embedder=FakeEmbedder()
+    )
     services = Services(Config.from_env({"ASSISTANT_HOME": str(root)}), overrides={"memory": memory})
     d = start_daemon(root, services)
-    for name, scopes in (("mail", "memory:read,memory:write"), ("browser", "memory:read,memory:write"),
-                         ("writer", "memory:write")):
+    for name, scopes in (
+        ("mail", "memory:read,memory:write"),
+        ("browser", "memory:read,memory:write"),
+        ("writer", "memory:write"),
+    ):
         d.tokens[name] = d.registry.add(name, scopes)
     yield d
     stop_daemon(d)
@@ -42,14 +51,26 @@ def test_app_pushes_and_reads_its_own_events(mem_daemon: Daemon) -> None:
         # a retry with the same key (the first answer was lost) returns the same id, stored once
         again = c.post("/v1/memory/events", json={**CONTRACT, "idempotency_key": "msg-1"}).json()
         assert again == {**first, "duplicate": True}
-        batch = c.post("/v1/memory/events/batch", json={"events": [
-            {"kind": "note", "body": "Buy milk and bread", "idempotency_key": "n-1"},
-            {"kind": "url", "title": "Lisbon tram map", "uri": "https://example.com/tram", "idempotency_key": "n-2"},
-        ]})
+        batch = c.post(
+            "/v1/memory/events/batch",
+            json={
+                "events": [
+                    {"kind": "note", "body": "Buy milk and bread", "idempotency_key": "n-1"},
+                    {
+                        "kind": "url",
+                        "title": "Lisbon tram map",
+                        "uri": "https://example.com/tram",
+                        "idempotency_key": "n-2",
+                    },
+                ]
+            },
+        )
         assert batch.status_code == 200, batch.text
         ids = [x["id"] for x in batch.json()["results"]]
-        retry = c.post("/v1/memory/events/batch", json={"events": [
-            {"kind": "note", "body": "Buy milk and bread", "idempotency_key": "n-1"}]}).json()
+        retry = c.post(
+            "/v1/memory/events/batch",
+            json={"events": [{"kind": "note", "body": "Buy milk and bread", "idempotency_key": "n-1"}]},
+        ).json()
         assert retry["results"][0] == {"id": ids[0], "duplicate": True, "redactions": 0}
 
         hits = c.post("/v1/memory/search", json={"query": "lease contract", "mode": "keyword"}).json()["hits"]
@@ -67,10 +88,18 @@ def test_app_pushes_and_reads_its_own_events(mem_daemon: Daemon) -> None:
 
 def test_second_app_needs_a_grant_to_read_the_first(mem_daemon: Daemon) -> None:
     with mem_daemon.tcp("mail") as mail:
-        secret = mail.post("/v1/memory/events", json={"kind": "message", "title": "Dentist appointment moved",
-                                                       "body": "Thursday 10:00 with Dr Carla"}).json()["id"]
+        secret = mail.post(
+            "/v1/memory/events",
+            json={
+                "kind": "message",
+                "title": "Dentist appointment moved",
+                "body": "Thursday 10:00 with Dr Carla",
+            },
+        ).json()["id"]
     with mem_daemon.tcp("browser") as br:
-        br.post("/v1/memory/events", json={"kind": "url", "title": "Dentist reviews", "uri": "https://x.test/d"})
+        br.post(
+            "/v1/memory/events", json={"kind": "url", "title": "Dentist reviews", "uri": "https://x.test/d"}
+        )
         hits = br.post("/v1/memory/search", json={"query": "dentist", "mode": "keyword"}).json()["hits"]
         assert [h["event"]["app"] for h in hits] == ["browser"]  # its own only, not mail's
         r = br.post("/v1/memory/browse", json={"apps": ["mail"]})
@@ -101,16 +130,19 @@ def test_write_scope_alone_cannot_read_and_chat_scope_cannot_write(mem_daemon: D
         assert c.post("/v1/memory/events", json={"kind": "note", "body": "x"}).status_code == 403
 
 
-@pytest.mark.parametrize("event, field", [
-    ({"title": "no kind"}, "kind"),
-    ({"kind": "mesage", "title": "typo"}, "kind"),
-    ({"kind": "note", "title": 42}, "title"),
-    ({"kind": "note", "body": "x", "colour": "red"}, "colour"),
-    ({"kind": "note", "body": "x", "sensitivity": "top"}, "sensitivity"),
-    ({"kind": "note", "body": "x", "entities": {"people": "Ana"}}, "entities.people"),
-    ({"kind": "note"}, "body"),
-    ({"kind": "note", "body": "x", "created": 4e12}, "created"),
-])
+@pytest.mark.parametrize(
+    "event, field",
+    [
+        ({"title": "no kind"}, "kind"),
+        ({"kind": "mesage", "title": "typo"}, "kind"),
+        ({"kind": "note", "title": 42}, "title"),
+        ({"kind": "note", "body": "x", "colour": "red"}, "colour"),
+        ({"kind": "note", "body": "x", "sensitivity": "top"}, "sensitivity"),
+        ({"kind": "note", "body": "x", "entities": {"people": "Ana"}}, "entities.people"),
+        ({"kind": "note"}, "body"),
+        ({"kind": "note", "body": "x", "created": 4e12}, "created"),
+    ],
+)
 def test_malformed_event_is_422_naming_the_field(mem_daemon: Daemon, event: dict, field: str) -> None:
     with mem_daemon.tcp("mail") as c:
         r = c.post("/v1/memory/events", json=event)
@@ -123,8 +155,10 @@ def test_malformed_event_is_422_naming_the_field(mem_daemon: Daemon, event: dict
 def test_batch_error_names_the_event_and_stores_nothing(mem_daemon: Daemon) -> None:
     with mem_daemon.tcp("mail") as c:
         before = c.get("/v1/memory/stats").json()["events"]
-        r = c.post("/v1/memory/events/batch", json={"events": [{"kind": "note", "body": "ok"},
-                                                               {"kind": "bogus", "body": "bad"}]})
+        r = c.post(
+            "/v1/memory/events/batch",
+            json={"events": [{"kind": "note", "body": "ok"}, {"kind": "bogus", "body": "bad"}]},
+        )
         assert r.status_code == 422 and r.json()["error"]["field"] == "events.1.kind"
         assert c.get("/v1/memory/stats").json()["events"] == before
 
@@ -132,8 +166,13 @@ def test_batch_error_names_the_event_and_stores_nothing(mem_daemon: Daemon) -> N
 def test_forget_own_events_and_paused_capture(mem_daemon: Daemon) -> None:
     skill = mem_daemon.services.skill("memory")
     with mem_daemon.tcp("browser") as c:
-        ids = [x["id"] for x in c.post("/v1/memory/events/batch", json={"events": [
-            {"kind": "note", "body": f"forget me {i}"} for i in range(3)]}).json()["results"]]
+        ids = [
+            x["id"]
+            for x in c.post(
+                "/v1/memory/events/batch",
+                json={"events": [{"kind": "note", "body": f"forget me {i}"} for i in range(3)]},
+            ).json()["results"]
+        ]
         assert c.post("/v1/memory/forget", json={"ids": ids[:1]}).json() == {"forgotten": 1}
         assert c.post("/v1/memory/forget", json={}).status_code == 422
         skill.pause(Caller.user())
@@ -150,7 +189,9 @@ def test_forget_own_events_and_paused_capture(mem_daemon: Daemon) -> None:
 
 def test_client_conveniences(mem_daemon: Daemon) -> None:
     with Client(ClientOptions(base_url=mem_daemon.url, token=mem_daemon.tokens["mail"])) as c:
-        pushed = c.memory_push({"kind": "note", "title": "Client SDK note", "body": "pushed through the client"})
+        pushed = c.memory_push(
+            {"kind": "note", "title": "Client SDK note", "body": "pushed through the client"}
+        )
         hits = c.memory_search("SDK note", mode="keyword")
         assert hits.hits[0].event.id == pushed.id
         with pytest.raises(DaemonError) as err:
@@ -162,4 +203,3 @@ def test_field_of_reads_skill_messages() -> None:
     assert field_of("event 3: unknown event kind 'x'") == "events.3.kind"
     assert field_of("event field uri must be a string, got int") == "uri"
     assert field_of("something else entirely") is None
-

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.real_model
 
 def _unix_client(d: Daemon) -> openai.OpenAI:
     http = httpx.Client(transport=httpx.HTTPTransport(uds=str(d.socket)), timeout=120)
-    return openai.OpenAI(base_url="http://localhost/v1", api_key=d.tokens["chatter"], http_client=http, max_retries=0)
+    return openai.OpenAI(
+        base_url="http://localhost/v1", api_key=d.tokens["chatter"], http_client=http, max_retries=0
+    )
 
 
 def _tcp_client(d: Daemon) -> openai.OpenAI:
@@ -35,8 +37,9 @@ def test_models_lists_catalog_and_installed(oai: openai.OpenAI, smollm: object) 
 
 
 def test_chat_non_streaming(oai: openai.OpenAI) -> None:
-    r = oai.chat.completions.create(model=SMOL, messages=[{"role": "user", "content": "Name a colour."}],
-                                    max_tokens=12, temperature=0)
+    r = oai.chat.completions.create(
+        model=SMOL, messages=[{"role": "user", "content": "Name a colour."}], max_tokens=12, temperature=0
+    )
     assert r.choices[0].message.role == "assistant"
     assert r.choices[0].message.content.strip()
     assert r.choices[0].finish_reason in ("stop", "length")
@@ -46,8 +49,14 @@ def test_chat_non_streaming(oai: openai.OpenAI) -> None:
 def test_chat_streaming_matches_non_streaming(oai: openai.OpenAI) -> None:
     msgs = [{"role": "user", "content": "Write one sentence about the sea."}]
     whole = oai.chat.completions.create(model=SMOL, messages=msgs, max_tokens=16, temperature=0)
-    stream = oai.chat.completions.create(model=SMOL, messages=msgs, max_tokens=16, temperature=0, stream=True,
-                                         stream_options={"include_usage": True})
+    stream = oai.chat.completions.create(
+        model=SMOL,
+        messages=msgs,
+        max_tokens=16,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     parts, finish, usage = [], None, None
     for chunk in stream:
         if chunk.usage is not None:
@@ -63,11 +72,18 @@ def test_chat_streaming_matches_non_streaming(oai: openai.OpenAI) -> None:
 
 
 def test_chat_json_schema(daemon: Daemon) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "rank": {"type": "integer"}},
-              "required": ["city", "rank"]}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "rank": {"type": "integer"}},
+        "required": ["city", "rank"],
+    }
     r = _unix_client(daemon).chat.completions.create(
-        model=SMOL, messages=[{"role": "user", "content": "Give a city and a rank as JSON."}], max_tokens=60,
-        temperature=0, response_format={"type": "json_schema", "json_schema": {"name": "c", "schema": schema}})
+        model=SMOL,
+        messages=[{"role": "user", "content": "Give a city and a rank as JSON."}],
+        max_tokens=60,
+        temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "c", "schema": schema}},
+    )
     data = json.loads(r.choices[0].message.content)
     assert isinstance(data["city"], str) and isinstance(data["rank"], int)
 
@@ -75,8 +91,12 @@ def test_chat_json_schema(daemon: Daemon) -> None:
 def test_completions_streaming_and_not(oai: openai.OpenAI) -> None:
     r = oai.completions.create(model=SMOL, prompt="The capital of France is", max_tokens=8, temperature=0)
     assert r.choices[0].text.strip() and r.usage.completion_tokens <= 8
-    pieces = [c.choices[0].text for c in oai.completions.create(model=SMOL, prompt="The capital of France is",
-                                                                  max_tokens=8, temperature=0, stream=True)]
+    pieces = [
+        c.choices[0].text
+        for c in oai.completions.create(
+            model=SMOL, prompt="The capital of France is", max_tokens=8, temperature=0, stream=True
+        )
+    ]
     assert "".join(pieces).strip() and len(pieces) > 1
 
 

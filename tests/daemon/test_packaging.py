@@ -12,8 +12,14 @@ from assistant.daemon.packaging import InstallOptions, install, uninstall
 
 
 def _opts(tmp_path: Path, platform: str, **kw: object) -> InstallOptions:
-    return InstallOptions(platform=platform, home=tmp_path, log=tmp_path / "d.log", python="/opt/py/bin/python",
-                          env={"ASSISTANT_HOME": "/srv/a b"}, **kw)  # type: ignore[arg-type]
+    return InstallOptions(
+        platform=platform,
+        home=tmp_path,
+        log=tmp_path / "d.log",
+        python="/opt/py/bin/python",
+        env={"ASSISTANT_HOME": "/srv/a b"},
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_systemd_unit_and_socket_activation(tmp_path: Path) -> None:
@@ -57,7 +63,7 @@ def test_termux_boot_script(tmp_path: Path) -> None:
 
 
 def test_unknown_platform(tmp_path: Path) -> None:
-    from assistant.errors import ConfigError
+    from runtime.errors import ConfigError
 
     with pytest.raises(ConfigError):
         install(_opts(tmp_path, "windows-service"))

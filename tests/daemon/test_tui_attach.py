@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.daemon.apps import ensure_owner_token
 from assistant.tui.app import make_app
 from assistant.tui.daemon_backend import DaemonBackend, running_daemon
@@ -25,7 +25,9 @@ async def _until(pilot: Any, cond: Any, timeout: float = 60.0) -> None:
 
 async def test_tui_finds_and_uses_the_running_daemon(daemon: Any, tmp_path) -> None:  # type: ignore[no-untyped-def]
     root = daemon.settings.socket_path.parent.parent
-    cfg = Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model="smollm2-135m", small_model="smollm2-135m")
+    cfg = Config.from_env({"ASSISTANT_HOME": str(root)}).with_(
+        chat_model="smollm2-135m", small_model="smollm2-135m"
+    )
     ensure_owner_token(daemon.registry, daemon.settings.owner_token_path)
     assert running_daemon(Config.from_env({"ASSISTANT_HOME": str(tmp_path)})) is None  # nothing there
     app = make_app(cfg, warm=False)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import ConfigError
+from runtime.errors import ConfigError
 from runtime.catalog import FORMATS, ROLES, Manifest, default_catalog_dir, load_catalog, load_manifest
 from runtime.store import package_file
 

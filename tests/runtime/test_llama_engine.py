@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import AdapterError, ContextOverflow
+from runtime.errors import AdapterError, ContextOverflow
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
 from runtime.engines.textgen import collect
 
@@ -22,7 +22,9 @@ def test_smollm_completes_prose_sensibly(smollm) -> None:  # type: ignore[no-unt
         GenerationOptions(max_tokens=12, stop=("\n",)),
     )
     words = out.text.lower()
-    assert any(d in words for d in ("tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "next"))
+    assert any(
+        d in words for d in ("tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "next")
+    )
     assert out.stats.completion_tokens <= 12
     assert out.stats.prompt_tokens > 5
 
@@ -40,9 +42,13 @@ def test_qwen_chat_answers_a_fact(real_runtime) -> None:  # type: ignore[no-unty
 
 
 def test_qwen_translates(real_runtime) -> None:  # type: ignore[no-untyped-def]
-    out = collect(real_runtime.chat(
-        [ChatMessage("user", "Translate to French: Good morning, how are you?")],
-        GenerationOptions(max_tokens=24), model="qwen2.5-coder-0.5b"))
+    out = collect(
+        real_runtime.chat(
+            [ChatMessage("user", "Translate to French: Good morning, how are you?")],
+            GenerationOptions(max_tokens=24),
+            model="qwen2.5-coder-0.5b",
+        )
+    )
     assert "bonjour" in out.text.lower()
 
 
@@ -73,9 +79,14 @@ def _record(stream, pieces):  # type: ignore[no-untyped-def]
 
 
 def test_json_schema_constrains_output(qwen) -> None:  # type: ignore[no-untyped-def]
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "population_millions": {"type": "number"}},
-              "required": ["city", "population_millions"]}
-    prompt, stops = qwen.chat_prompt([ChatMessage("user", "Give the largest city of Japan and its population as JSON.")])
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population_millions": {"type": "number"}},
+        "required": ["city", "population_millions"],
+    }
+    prompt, stops = qwen.chat_prompt(
+        [ChatMessage("user", "Give the largest city of Japan and its population as JSON.")]
+    )
     out = qwen.complete(prompt, GenerationOptions(max_tokens=60, json_schema=schema, stop=stops))
     data = json.loads(out.text)
     assert set(data) >= {"city", "population_millions"}
@@ -83,7 +94,9 @@ def test_json_schema_constrains_output(qwen) -> None:  # type: ignore[no-untyped
 
 
 def test_gbnf_grammar_constrains_output(smollm) -> None:  # type: ignore[no-untyped-def]
-    out = smollm.complete("Is the sky blue? Answer:", GenerationOptions(max_tokens=5, grammar='root ::= " yes" | " no"'))
+    out = smollm.complete(
+        "Is the sky blue? Answer:", GenerationOptions(max_tokens=5, grammar='root ::= " yes" | " no"')
+    )
     assert out.text in (" yes", " no")
 
 
@@ -129,7 +142,11 @@ def test_kv_cache_reuse_for_shared_prefix(smollm) -> None:  # type: ignore[no-un
 
 def test_cancellation_mid_stream(smollm) -> None:  # type: ignore[no-untyped-def]
     cancel = CancelToken()
-    stream = smollm.stream("Once upon a time, in a land far away, there lived a dragon named", GenerationOptions(max_tokens=200), cancel)
+    stream = smollm.stream(
+        "Once upon a time, in a land far away, there lived a dragon named",
+        GenerationOptions(max_tokens=200),
+        cancel,
+    )
     got = 0
     while True:
         try:
@@ -149,7 +166,11 @@ def test_cancel_from_another_thread(smollm) -> None:  # type: ignore[no-untyped-
     cancel = CancelToken()
     threading.Timer(0.15, cancel.cancel).start()
     t0 = time.perf_counter()
-    out = smollm.complete("Count slowly: one, two, three,", GenerationOptions(max_tokens=2000, truncation="truncate_start"), cancel)
+    out = smollm.complete(
+        "Count slowly: one, two, three,",
+        GenerationOptions(max_tokens=2000, truncation="truncate_start"),
+        cancel,
+    )
     assert out.stats.finish_reason == "cancelled"
     # the cancel lands within a token step: nowhere near the 2000-token budget (time is not
     # asserted tightly because the machine may be busy)
@@ -162,20 +183,31 @@ def test_missing_lora_adapter_is_an_error(real_runtime, tmp_path: Path) -> None:
 
     path = real_runtime.store.get("smollm2-135m").path
     with pytest.raises(AdapterError, match="does not exist"):
-        LlamaEngine.load("smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(lora_path=str(tmp_path / "nope.gguf")))
+        LlamaEngine.load(
+            "smollm2-135m",
+            path,
+            real_runtime.plans["gguf"],
+            LlamaLoadOptions(lora_path=str(tmp_path / "nope.gguf")),
+        )
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a lora at all")
     with pytest.raises(AdapterError, match="not a GGUF"):
-        LlamaEngine.load("smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(lora_path=str(bad)))
+        LlamaEngine.load(
+            "smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(lora_path=str(bad))
+        )
 
 
 def test_prompt_lookup_decoding_gives_the_same_greedy_text(real_runtime) -> None:  # type: ignore[no-untyped-def]
     from runtime.engines.llama_cpp import LlamaEngine, LlamaLoadOptions
 
     path = real_runtime.store.get("smollm2-135m").path
-    eng = LlamaEngine.load("smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(n_ctx=1024, prompt_lookup=8))
+    eng = LlamaEngine.load(
+        "smollm2-135m", path, real_runtime.plans["gguf"], LlamaLoadOptions(n_ctx=1024, prompt_lookup=8)
+    )
     try:
-        prompt = "Repeat exactly: the quick brown fox jumps over the lazy dog. Repeat exactly: the quick brown"
+        prompt = (
+            "Repeat exactly: the quick brown fox jumps over the lazy dog. Repeat exactly: the quick brown"
+        )
         out = eng.complete(prompt, GenerationOptions(max_tokens=12))
         assert "fox" in out.text
     finally:
@@ -199,7 +231,9 @@ def test_concurrent_requests_on_one_real_model_are_queued(real_runtime, smollm) 
 
     def ask(i: str) -> None:
         try:
-            out = collect(real_runtime.complete(prompts[i], GenerationOptions(max_tokens=3), model="smollm2-135m"))
+            out = collect(
+                real_runtime.complete(prompts[i], GenerationOptions(max_tokens=3), model="smollm2-135m")
+            )
             results[i] = out.text
         except BaseException as exc:  # collected for the assertion below
             errors.append(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import LoadError
+from runtime.errors import LoadError
 from runtime.loading import load_with_fallback
 from runtime.planner import DevicePlan, EnginePlan
 
@@ -13,8 +13,14 @@ def _plan(*devices: str) -> EnginePlan:
     return EnginePlan(
         family="onnx",
         candidates=tuple(
-            DevicePlan(device=d, n_gpu_layers=0, providers=(), compute_type="default", threads=2,
-                       reasons=(f"{d} planned for the test",))
+            DevicePlan(
+                device=d,
+                n_gpu_layers=0,
+                providers=(),
+                compute_type="default",
+                threads=2,
+                reasons=(f"{d} planned for the test",),
+            )
             for d in devices
         ),
     )

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.config import DEVICES
-from assistant.errors import ConfigError
+from runtime.config import DEVICES
+from runtime.errors import ConfigError
 from runtime.planner import FAMILIES, EnginePlan, PlanOptions, plan, plan_all
 from runtime.probe import Battery, Facts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.config import Config
+from runtime.config import Config
 from runtime.probe import probe, total_ram
 from runtime.runtime import Runtime
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from assistant.errors import Busy, ModelError, QueueFull
+from runtime.errors import Busy, ModelError, QueueFull
 from runtime.engines.base import CancelToken, GenerationOptions, LoadReport
 from runtime.engines.fake import FakeTextEngine
 from runtime.scheduler import FairLock, Scheduler
@@ -29,7 +29,9 @@ def make(sizes: dict[str, int], clock: Clock | None = None, **kw: object) -> tup
     def loader_for(model_id: str):  # type: ignore[no-untyped-def]
         def load(mid: str):  # type: ignore[no-untyped-def]
             loads.append(mid)
-            eng = FakeTextEngine(mid, reply="ok", report=LoadReport(mid, "cpu", ("test",), (), 0.0, sizes[mid]))
+            eng = FakeTextEngine(
+                mid, reply="ok", report=LoadReport(mid, "cpu", ("test",), (), 0.0, sizes[mid])
+            )
             return eng, eng.report
 
         return load
@@ -81,7 +83,9 @@ def test_models_in_use_are_never_evicted() -> None:
 
 def test_pinned_models_count_in_the_budget_and_stay_until_unpinned() -> None:
     clock = Clock()
-    s, loads = make({"a": 60 * MB, "stt": 30 * MB, "b": 60 * MB}, clock, memory_budget=100 * MB, keep_alive=10)
+    s, loads = make(
+        {"a": 60 * MB, "stt": 30 * MB, "b": 60 * MB}, clock, memory_budget=100 * MB, keep_alive=10
+    )
     with s.use("a"):
         pass
     clock.t += 1

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from assistant.errors import InstallError, IntegrityError, InvalidName, ModelNotFound
+from runtime.errors import InstallError, IntegrityError, InvalidName, ModelNotFound
 from runtime.catalog import Manifest, PackageSource, Sources, load_catalog
 from runtime.download import download
 from runtime.store import ModelStore
@@ -45,8 +45,16 @@ def fake_manifest(
     mid: str, data: bytes, parts: int = 2, urls: tuple[str, ...] = (), **kw: object
 ) -> Manifest:
     fields: dict[str, object] = dict(
-        id=mid, name=mid, description="", format="gguf", roles=("chat",), license="MIT",
-        file="model.gguf", size=len(data), sha256=sha(data), context_length=2048,
+        id=mid,
+        name=mid,
+        description="",
+        format="gguf",
+        roles=("chat",),
+        license="MIT",
+        file="model.gguf",
+        size=len(data),
+        sha256=sha(data),
+        context_length=2048,
         sources=Sources(
             packages=(PackageSource("fake-pkg", "1.0", tuple(f"fake/part{i}.bin" for i in range(parts))),),
             urls=urls,
@@ -64,7 +72,7 @@ class FakePackages:
         root.mkdir(parents=True, exist_ok=True)
         step = -(-len(data) // parts)
         for i in range(parts):
-            (root / f"part{i}.bin").write_bytes(data[i * step:(i + 1) * step])
+            (root / f"part{i}.bin").write_bytes(data[i * step : (i + 1) * step])
         self.lock = threading.Lock()
 
     def __call__(self, package: str, rel: str) -> Path:
@@ -239,8 +247,16 @@ def test_in_place_package_model(tmp_path: Path) -> None:
     pkg.mkdir(parents=True)
     (pkg / "model.bin").write_bytes(b"x" * 10)
     m = Manifest(
-        id="berg", name="b", description="", format="bergamot", roles=("translate",), license="MPL-2.0",
-        file=None, size=None, sha256=None, directions=("en-pt",),
+        id="berg",
+        name="b",
+        description="",
+        format="bergamot",
+        roles=("translate",),
+        license="MPL-2.0",
+        file=None,
+        size=None,
+        sha256=None,
+        directions=("en-pt",),
         sources=Sources(packages=(PackageSource("fake-pkg", "1.0", in_place="fake/models"),)),
     )
     store = ModelStore(tmp_path / "store", {"berg": m}, locate=lambda p, rel: tmp_path / "pkg" / "models")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import ContextOverflow
+from runtime.errors import ContextOverflow
 from runtime.engines.textgen import StopScanner, fit_context
 
 
@@ -38,7 +38,9 @@ def test_held_text_is_released_once_it_cannot_be_a_stop() -> None:
 def test_fit_context_errors_by_default_with_counts() -> None:
     with pytest.raises(ContextOverflow) as ei:
         fit_context(list(range(100)), 50, 120, "error", "m")
-    assert "100 tokens" in str(ei.value) and "120-token" in str(ei.value) and "truncate_start" in str(ei.value)
+    assert (
+        "100 tokens" in str(ei.value) and "120-token" in str(ei.value) and "truncate_start" in str(ei.value)
+    )
 
 
 def test_fit_context_truncate_start_keeps_the_newest_tokens() -> None:

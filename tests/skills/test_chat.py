@@ -15,7 +15,9 @@ def memory(tmp_path):  # type: ignore[no-untyped-def]
     from skills.memory import MemoryOptions, MemorySkill, StoreOptions
     from skills.memory.embed import FakeEmbedder
 
-    m = MemorySkill(MemoryOptions(StoreOptions(tmp_path / "m.db", key_source="file")), embedder=FakeEmbedder())
+    m = MemorySkill(
+        MemoryOptions(StoreOptions(tmp_path / "m.db", key_source="file")), embedder=FakeEmbedder()
+    )
     yield m
     m.close()
 
@@ -24,14 +26,27 @@ def test_who_sent_me_the_contract_names_the_sender_and_cites_the_message(real_ru
     from skills.memory.model import Caller
 
     mail = Caller("mail")
-    ev = memory.push(mail, {"kind": "message", "title": "Signed contract for the Lisbon office",
-                            "body": "Hi, attached is the signed lease contract. Best, Ana Lima",
-                            "entities": {"people": ["Ana Lima"], "files": ["lease-contract.pdf"]}})
-    memory.push(Caller("calendar"), {"kind": "calendar", "title": "Dentist appointment", "body": "Tuesday 9am"})
+    ev = memory.push(
+        mail,
+        {
+            "kind": "message",
+            "title": "Signed contract for the Lisbon office",
+            "body": "Hi, attached is the signed lease contract. Best, Ana Lima",
+            "entities": {"people": ["Ana Lima"], "files": ["lease-contract.pdf"]},
+        },
+    )
+    memory.push(
+        Caller("calendar"), {"kind": "calendar", "title": "Dentist appointment", "body": "Tuesday 9am"}
+    )
     chat = ChatSkill(real_runtime, memory)
-    answer = chat.answer([ChatMessage("user", "Who sent me the contract?")], caller=Caller("user", owner=True),
-                         options=ChatOptions(model="qwen2.5-coder-0.5b", generation=GenerationOptions(
-                             max_tokens=60, temperature=0.0, truncation="truncate_start")))
+    answer = chat.answer(
+        [ChatMessage("user", "Who sent me the contract?")],
+        caller=Caller("user", owner=True),
+        options=ChatOptions(
+            model="qwen2.5-coder-0.5b",
+            generation=GenerationOptions(max_tokens=60, temperature=0.0, truncation="truncate_start"),
+        ),
+    )
     assert "ana" in answer.text.lower()
     assert [c.id for c in answer.citations] == [ev.id]
     assert answer.citations[0].app == "mail"

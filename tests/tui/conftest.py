@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.config import Config
+from runtime.config import Config
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ pytestmark = pytest.mark.real_model
 
 
 async def _wait_reply(pilot, app, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-
     screen = app.screen
     for _ in range(int(timeout * 10)):
         await pilot.pause(0.1)

@@ -62,7 +62,9 @@ async def test_live_captions_from_an_espeak_file(tui_config, services, tmp_path:
         app.screen.query_one("#audio-path").value = str(wav)
         await pilot.click("#file")
         view = app.screen.query_one("#captions")
-        await _until(pilot, lambda: app.screen.query_one("#captions-stop").disabled and view.committed, timeout=120)
+        await _until(
+            pilot, lambda: app.screen.query_one("#captions-stop").disabled and view.committed, timeout=120
+        )
         text = " ".join(view.committed).lower()
         # under heavy CPU load the stream may skip early audio to bound its lag (and says so);
         # the end of the sentence is always heard
@@ -86,9 +88,15 @@ async def test_memory_search_and_forget_an_event(tui_config, services) -> None: 
     from skills.memory.model import Caller
 
     mem = backend.memory()
-    ev = mem.push(Caller("mail"), {"kind": "message", "title": "Quarterly budget from Priya",
-                                   "body": "Here is the quarterly budget spreadsheet for review.",
-                                   "entities": {"people": ["Priya Nair"]}})
+    ev = mem.push(
+        Caller("mail"),
+        {
+            "kind": "message",
+            "title": "Quarterly budget from Priya",
+            "body": "Here is the quarterly budget spreadsheet for review.",
+            "entities": {"people": ["Priya Nair"]},
+        },
+    )
     app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("f3")
@@ -109,9 +117,15 @@ async def test_chat_answer_cites_memory(tui_config, services) -> None:  # type: 
     backend = LocalBackend(services)
     from skills.memory.model import Caller
 
-    ev = backend.memory().push(Caller("mail"), {
-        "kind": "message", "title": "Signed contract for the Lisbon office",
-        "body": "Attached is the signed lease contract. Best, Ana Lima", "entities": {"people": ["Ana Lima"]}})
+    ev = backend.memory().push(
+        Caller("mail"),
+        {
+            "kind": "message",
+            "title": "Signed contract for the Lisbon office",
+            "body": "Attached is the signed lease contract. Best, Ana Lima",
+            "entities": {"people": ["Ana Lima"]},
+        },
+    )
     app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.click("#prompt")
@@ -132,8 +146,11 @@ async def test_voice_input_from_a_file_goes_into_the_chat(tui_config, services, 
         await pilot.pause(0.2)
         app.screen.query_one("#voice-path").value = str(wav)
         await pilot.click("#voice-file")
-        await _until(pilot, lambda: type(app.screen).__name__ == "ChatScreen"
-                     and len(app.screen.query("MessageView")) == 2, timeout=60)
+        await _until(
+            pilot,
+            lambda: type(app.screen).__name__ == "ChatScreen" and len(app.screen.query("MessageView")) == 2,
+            timeout=60,
+        )
         asked = list(app.screen.query("MessageView"))[0].text.lower()
         assert "capital" in asked and "france" in asked
 

@@ -39,10 +39,18 @@ def test_assistant_answers_one_question_and_exits(tmp_path: Path, real_store) ->
     real_store.ensure("qwen2.5-coder-0.5b")  # the default chat model, as a user gets it
     exe = Path(sys.executable).with_name("assistant")
     session = f"smoke-{uuid.uuid4().hex[:8]}"
-    env = (f"ASSISTANT_HOME={tmp_path} ASSISTANT_MODELS_DIR={real_store.root} "
-           f"TERM=xterm-256color")
-    _tmux("new-session", "-d", "-s", session, "-x", "110", "-y", "32",
-          f"env {env} {exe}; echo EXIT=$?; sleep 30")
+    env = f"ASSISTANT_HOME={tmp_path} ASSISTANT_MODELS_DIR={real_store.root} TERM=xterm-256color"
+    _tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "110",
+        "-y",
+        "32",
+        f"env {env} {exe}; echo EXIT=$?; sleep 30",
+    )
     try:
         _wait_screen(session, lambda s: "Conversations" in s and "Send" in s, 60)
         _tmux("send-keys", "-t", session, "What is the capital of France?", "Enter")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Config
+from runtime.config import Config
 from assistant.tui.app import AssistantApp
 from assistant.tui.conversations import ConversationStore
 from assistant.tui.fake_backend import FakeBackend

@@ -16,8 +16,12 @@ from assistant.daemon.handlers import Handler, HandlerContext
 async def health(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> Health:
     rt = built_runtime(ctx.services)
     loaded = [m.model_id for m in rt.scheduler.loaded()] if rt is not None else []
-    return Health(status="ok", version=ctx.version, uptime_seconds=round(time.monotonic() - ctx.started, 3),
-                  loaded_models=loaded)
+    return Health(
+        status="ok",
+        version=ctx.version,
+        uptime_seconds=round(time.monotonic() - ctx.started, 3),
+        loaded_models=loaded,
+    )
 
 
 async def metrics(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> Any:

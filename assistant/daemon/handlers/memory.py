@@ -11,7 +11,7 @@ from fastapi import Request
 from assistant.api import memory as W
 from assistant.daemon.apps import AppIdentity
 from assistant.daemon.handlers import Handler, HandlerContext
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 MEMORY_SCOPES = ("memory:read", "memory:write")
 # InvalidEvent carries no field; its messages name one (see skills/memory/ingest.py). Most specific first.
@@ -50,7 +50,7 @@ def field_of(message: str) -> str | None:
     prefix = ""
     m = re.match(r"event (\d+): ", message)
     if m:
-        prefix, message = f"events.{m.group(1)}.", message[m.end():]
+        prefix, message = f"events.{m.group(1)}.", message[m.end() :]
     for pattern, repl in _FIELD_PATTERNS:
         found = re.search(pattern, message)
         if found:
@@ -90,15 +90,19 @@ async def push(ctx: HandlerContext, body: W.MemoryEvent, app: AppIdentity, reque
     return W.PushResult(id=r.id, duplicate=r.duplicate, redactions=r.redactions)
 
 
-async def push_batch(ctx: HandlerContext, body: W.PushBatchRequest, app: AppIdentity,
-                     request: Request) -> W.PushBatchResponse:
+async def push_batch(
+    ctx: HandlerContext, body: W.PushBatchRequest, app: AppIdentity, request: Request
+) -> W.PushBatchResponse:
     events = [e.model_dump(exclude_none=True) for e in body.events]
     results = await _call(ctx, app, "push_batch", events)
-    return W.PushBatchResponse(results=[W.PushResult(id=r.id, duplicate=r.duplicate, redactions=r.redactions)
-                                        for r in results])
+    return W.PushBatchResponse(
+        results=[W.PushResult(id=r.id, duplicate=r.duplicate, redactions=r.redactions) for r in results]
+    )
 
 
-async def search(ctx: HandlerContext, body: W.SearchRequest, app: AppIdentity, request: Request) -> W.SearchResponse:
+async def search(
+    ctx: HandlerContext, body: W.SearchRequest, app: AppIdentity, request: Request
+) -> W.SearchResponse:
     from skills.memory import SearchOptions
 
     opts = SearchOptions(mode=body.mode, limit=body.limit, filters=_filters(body))
@@ -106,13 +110,16 @@ async def search(ctx: HandlerContext, body: W.SearchRequest, app: AppIdentity, r
     return W.SearchResponse(hits=[W.SearchHit.model_validate(h.to_dict()) for h in hits])
 
 
-async def resolve(ctx: HandlerContext, body: W.ResolveRequest, app: AppIdentity,
-                  request: Request) -> W.ResolveResponse:
+async def resolve(
+    ctx: HandlerContext, body: W.ResolveRequest, app: AppIdentity, request: Request
+) -> W.ResolveResponse:
     cands = await _call(ctx, app, "resolve", body.text, body.limit)
     return W.ResolveResponse(candidates=[W.ResolveCandidate.model_validate(c.to_dict()) for c in cands])
 
 
-async def browse(ctx: HandlerContext, body: W.BrowseRequest, app: AppIdentity, request: Request) -> W.BrowseResponse:
+async def browse(
+    ctx: HandlerContext, body: W.BrowseRequest, app: AppIdentity, request: Request
+) -> W.BrowseResponse:
     from skills.memory import BrowseOptions
 
     opts = BrowseOptions(filters=_filters(body), limit=body.limit, before_id=body.before_id)
@@ -120,21 +127,38 @@ async def browse(ctx: HandlerContext, body: W.BrowseRequest, app: AppIdentity, r
     return W.BrowseResponse(events=[_event(e.to_dict()) for e in events])
 
 
-async def forget(ctx: HandlerContext, body: W.ForgetRequest, app: AppIdentity, request: Request) -> W.ForgetResponse:
+async def forget(
+    ctx: HandlerContext, body: W.ForgetRequest, app: AppIdentity, request: Request
+) -> W.ForgetResponse:
     from skills.memory import ForgetOptions
 
     # `app` is always the caller: an app forgets its own events only (the skill enforces it too)
-    opts = ForgetOptions(ids=tuple(body.ids), app=app.name if body.all else None, since=body.since, until=body.until)
+    opts = ForgetOptions(
+        ids=tuple(body.ids), app=app.name if body.all else None, since=body.since, until=body.until
+    )
     n = await _call(ctx, app, "forget", opts)
     return W.ForgetResponse(forgotten=n)
 
 
 async def stats(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> W.MemoryStats:
     s = await _call(ctx, app, "stats")
-    return W.MemoryStats(events=s["events"], apps=s["apps"], kinds=s["kinds"], paused=s["paused"],
-                         retention=s["retention"], cross_app=s["cross_app"])
+    return W.MemoryStats(
+        events=s["events"],
+        apps=s["apps"],
+        kinds=s["kinds"],
+        paused=s["paused"],
+        retention=s["retention"],
+        cross_app=s["cross_app"],
+    )
 
 
 def handlers() -> dict[str, Handler]:
-    return {"memory_push": push, "memory_push_batch": push_batch, "memory_search": search,
-            "memory_resolve": resolve, "memory_browse": browse, "memory_forget": forget, "memory_stats": stats}
+    return {
+        "memory_push": push,
+        "memory_push_batch": push_batch,
+        "memory_search": search,
+        "memory_resolve": resolve,
+        "memory_browse": browse,
+        "memory_forget": forget,
+        "memory_stats": stats,
+    }

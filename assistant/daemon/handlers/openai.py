@@ -13,7 +13,7 @@ from assistant.daemon.apps import AppIdentity
 from assistant.daemon.errors import BadRequest, NotAvailable
 from assistant.daemon.generation import EventStream, GenerationJob
 from assistant.daemon.handlers import Handler, HandlerContext
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats, TokenEvent
 
 DEFAULT_MAX_TOKENS = 512
@@ -43,8 +43,14 @@ def _model_id(ctx: HandlerContext, requested: str | None, role: str) -> str:
 
 def _options(body: W.ChatRequest | W.CompletionRequest, json_schema: Any = None) -> GenerationOptions:
     max_tokens = getattr(body, "max_completion_tokens", None) or body.max_tokens or DEFAULT_MAX_TOKENS
-    return GenerationOptions(max_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p,
-                             stop=body.stop_list(), json_schema=json_schema, seed=body.seed)
+    return GenerationOptions(
+        max_tokens=max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        stop=body.stop_list(),
+        json_schema=json_schema,
+        seed=body.seed,
+    )
 
 
 def _json_schema(fmt: W.ResponseFormat | None) -> dict[str, Any] | None:
@@ -53,8 +59,11 @@ def _json_schema(fmt: W.ResponseFormat | None) -> dict[str, Any] | None:
     if fmt.type == "json_object":
         return {"type": "object"}
     if fmt.json_schema is None or not fmt.json_schema.schema_:
-        raise BadRequest("response_format json_schema needs a schema", "send response_format.json_schema.schema",
-                         field="response_format.json_schema.schema")
+        raise BadRequest(
+            "response_format json_schema needs a schema",
+            "send response_format.json_schema.schema",
+            field="response_format.json_schema.schema",
+        )
     return fmt.json_schema.schema_
 
 
@@ -68,8 +77,13 @@ def _finish(stats: GenerationStats | None) -> str:
     return stats.finish_reason if stats else "stop"
 
 
-def _start(ctx: HandlerContext, request: Request, model: str,
-           make: Callable[[CancelToken], Iterator[TokenEvent]], schema: Any) -> GenerationJob:
+def _start(
+    ctx: HandlerContext,
+    request: Request,
+    model: str,
+    make: Callable[[CancelToken], Iterator[TokenEvent]],
+    schema: Any,
+) -> GenerationJob:
     def guarded(cancel: CancelToken) -> Iterator[TokenEvent]:
         try:
             return (yield from make(cancel))
@@ -78,8 +92,11 @@ def _start(ctx: HandlerContext, request: Request, model: str,
         except Exception as exc:
             # llama.cpp rejects some schemas only when turning them into a grammar
             if schema is not None:
-                raise BadRequest(f"cannot use this JSON schema: {exc}", "simplify the schema",
-                                 field="response_format.json_schema.schema") from None
+                raise BadRequest(
+                    f"cannot use this JSON schema: {exc}",
+                    "simplify the schema",
+                    field="response_format.json_schema.schema",
+                ) from None
             raise
 
     def record(s: GenerationStats) -> None:
@@ -94,20 +111,30 @@ async def chat(ctx: HandlerContext, body: W.ChatRequest, app: AppIdentity, reque
     opts = _options(body, schema)
     messages = [ChatMessage(ROLES[m.role], m.text()) for m in body.messages]
     rt = ctx.services.runtime
-    job = _start(ctx, request, model, lambda cancel: rt.chat(messages, opts, model=model, cancel=cancel), schema)
+    job = _start(
+        ctx, request, model, lambda cancel: rt.chat(messages, opts, model=model, cancel=cancel), schema
+    )
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:
         text = await job.collect()
-        return W.ChatCompletion(id=cid, created=created, model=model, usage=_usage(job.stats), choices=[
-            W.ChatChoice(message=W.AssistantMessage(content=text), finish_reason=_finish(job.stats))])
+        return W.ChatCompletion(
+            id=cid,
+            created=created,
+            model=model,
+            usage=_usage(job.stats),
+            choices=[
+                W.ChatChoice(message=W.AssistantMessage(content=text), finish_reason=_finish(job.stats))
+            ],
+        )
     # wait for the first event before sending a status, so queue and model errors get their own
     first = await job.batch()
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     def chunk(delta: W.Delta, finish: str | None = None, usage: W.Usage | None = None) -> str:
         choices = [] if usage is not None else [W.ChunkChoice(delta=delta, finish_reason=finish)]
-        return W.ChatCompletionChunk(id=cid, created=created, model=model, choices=choices,
-                                     usage=usage).model_dump_json(exclude_none=True)
+        return W.ChatCompletionChunk(
+            id=cid, created=created, model=model, choices=choices, usage=usage
+        ).model_dump_json(exclude_none=True)
 
     def render(kind: str, value: Any) -> list[str]:
         if kind == "token":
@@ -121,27 +148,47 @@ async def chat(ctx: HandlerContext, body: W.ChatRequest, app: AppIdentity, reque
     return EventStream(job, head, render)
 
 
-async def completions(ctx: HandlerContext, body: W.CompletionRequest, app: AppIdentity, request: Request) -> Any:
+async def completions(
+    ctx: HandlerContext, body: W.CompletionRequest, app: AppIdentity, request: Request
+) -> Any:
     model = _model_id(ctx, body.model, "chat")
     if isinstance(body.prompt, list):
         if len(body.prompt) != 1:
-            raise BadRequest("only one prompt per request is supported", "send prompt as a string", field="prompt")
+            raise BadRequest(
+                "only one prompt per request is supported", "send prompt as a string", field="prompt"
+            )
         prompt = body.prompt[0]
     else:
         prompt = body.prompt
     opts = _options(body)
     rt = ctx.services.runtime
-    job = _start(ctx, request, model, lambda cancel: rt.complete(prompt, opts, model=model, cancel=cancel), None)
+    job = _start(
+        ctx, request, model, lambda cancel: rt.complete(prompt, opts, model=model, cancel=cancel), None
+    )
     cid, created = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:
         text = await job.collect()
-        return W.TextCompletion(id=cid, created=created, model=model, usage=_usage(job.stats), choices=[
-            W.CompletionChoice(text=(prompt if body.echo else "") + text, finish_reason=_finish(job.stats))])
+        return W.TextCompletion(
+            id=cid,
+            created=created,
+            model=model,
+            usage=_usage(job.stats),
+            choices=[
+                W.CompletionChoice(
+                    text=(prompt if body.echo else "") + text, finish_reason=_finish(job.stats)
+                )
+            ],
+        )
     first = await job.batch()
 
     def piece(text: str, finish: str | None = None, usage: W.Usage | None = None) -> str:
-        return W.TextCompletion(id=cid, created=created, model=model, usage=usage, choices=[
-            W.CompletionChoice(text=text, finish_reason=finish)]).model_dump_json(exclude_none=True)
+        return W.TextCompletion(
+            id=cid,
+            created=created,
+            model=model,
+            usage=usage,
+            choices=[W.CompletionChoice(text=text, finish_reason=finish)],
+        ).model_dump_json(exclude_none=True)
 
     def render(kind: str, value: Any) -> list[str]:
         if kind == "token":
@@ -156,25 +203,38 @@ def _embedder(ctx: HandlerContext) -> Embedder:
     try:
         skill = ctx.services.skill("memory")
     except (ImportError, AttributeError) as exc:  # no skill module, or one without create()
-        raise NotAvailable(f"embeddings need the memory skill, which is not installed ({exc})",
-                           "install the memory skill, then restart the daemon") from None
+        raise NotAvailable(
+            f"embeddings need the memory skill, which is not installed ({exc})",
+            "install the memory skill, then restart the daemon",
+        ) from None
     embedder = getattr(skill, "embedder", None)
     if embedder is None or not callable(getattr(embedder, "embed", None)):
         raise NotAvailable("the memory skill offers no embedder", "update the memory skill")
     return embedder  # type: ignore[no-any-return]
 
 
-async def embeddings(ctx: HandlerContext, body: W.EmbeddingRequest, app: AppIdentity, request: Request) -> Any:
+async def embeddings(
+    ctx: HandlerContext, body: W.EmbeddingRequest, app: AppIdentity, request: Request
+) -> Any:
     texts = body.texts()
     if not texts or len(texts) > MAX_EMBED_INPUTS:
-        raise BadRequest(f"input must hold 1 to {MAX_EMBED_INPUTS} texts, not {len(texts)}",
-                         "split the input into batches", field="input")
+        raise BadRequest(
+            f"input must hold 1 to {MAX_EMBED_INPUTS} texts, not {len(texts)}",
+            "split the input into batches",
+            field="input",
+        )
     embedder = await ctx.to_thread(_embedder, ctx)  # the first call builds the skill and loads ONNX
     vectors = await ctx.to_thread(embedder.embed, texts)
     model = str(getattr(embedder, "model_id", body.model or "minilm-l6-int8"))
     n = sum(len(t.split()) for t in texts)
-    return W.EmbeddingList(model=model, usage=W.Usage(prompt_tokens=n, completion_tokens=0, total_tokens=n), data=[
-        W.Embedding(index=i, embedding=_encode(row, body.encoding_format)) for i, row in enumerate(vectors)])
+    return W.EmbeddingList(
+        model=model,
+        usage=W.Usage(prompt_tokens=n, completion_tokens=0, total_tokens=n),
+        data=[
+            W.Embedding(index=i, embedding=_encode(row, body.encoding_format))
+            for i, row in enumerate(vectors)
+        ],
+    )
 
 
 def _encode(row: Any, fmt: str) -> list[float] | str:
@@ -193,11 +253,17 @@ async def models(ctx: HandlerContext, body: None, app: AppIdentity, request: Req
     cards: dict[str, W.ModelCard] = {}
     for mid, man in sorted(rt.store.catalog.items()):
         rec = installed.get(mid)
-        cards[mid] = W.ModelCard(id=mid, created=int(rec.installed_at) if rec else 0, installed=rec is not None,
-                                 roles=list(man.roles))
+        cards[mid] = W.ModelCard(
+            id=mid,
+            created=int(rec.installed_at) if rec else 0,
+            installed=rec is not None,
+            roles=list(man.roles),
+        )
     for mid, rec in installed.items():
         if mid not in cards:
-            cards[mid] = W.ModelCard(id=mid, created=int(rec.installed_at), installed=True, roles=list(rec.roles))
+            cards[mid] = W.ModelCard(
+                id=mid, created=int(rec.installed_at), installed=True, roles=list(rec.roles)
+            )
     return W.ModelList(data=list(cards.values()))
 
 

@@ -19,7 +19,7 @@ from assistant.api import speech as W
 from assistant.daemon.apps import AppIdentity
 from assistant.daemon.errors import ApiRefusal, BadRequest, body_of, status_of
 from assistant.daemon.handlers import Handler, HandlerContext, WebSocketHandler
-from assistant.errors import AssistantError
+from runtime.errors import AssistantError
 
 log = logging.getLogger(__name__)
 ENGLISH_MODEL = "whisper-tiny.en"
@@ -30,17 +30,24 @@ class UpgradeRequired(ApiRefusal):
     status, code = 426, "upgrade_required"
 
 
-def stt_model(requested: str, task: str, language: str | None, catalog: Any, installed: dict[str, Any]) -> str:
+def stt_model(
+    requested: str, task: str, language: str | None, catalog: Any, installed: dict[str, Any]
+) -> str:
     """Return the store id for a requested model name: ids of speech models (catalog or installed)
     as given; "whisper-1" and unknown names to tiny.en (English transcription) or base (anything else).
     installed maps installed ids to their roles."""
     manifest = catalog.get(requested)
-    roles = tuple(getattr(manifest, "roles", ())) if manifest is not None else tuple(installed.get(requested, ()))
+    roles = (
+        tuple(getattr(manifest, "roles", ())) if manifest is not None else tuple(installed.get(requested, ()))
+    )
     if "stt" in roles:
         return requested
     if manifest is not None or requested in installed:
-        raise BadRequest(f"model {requested} is not a speech-to-text model",
-                         f'use "whisper-1", {ENGLISH_MODEL} or {MULTILINGUAL_MODEL}', field="model")
+        raise BadRequest(
+            f"model {requested} is not a speech-to-text model",
+            f'use "whisper-1", {ENGLISH_MODEL} or {MULTILINGUAL_MODEL}',
+            field="model",
+        )
     return ENGLISH_MODEL if task == "transcribe" and language in (None, "en") else MULTILINGUAL_MODEL
 
 
@@ -57,8 +64,11 @@ def decode(data: bytes) -> Any:
         try:
             return decode_audio(path, sampling_rate=W.SAMPLE_RATE)
         except Exception as exc:  # PyAV raises many types (InvalidDataError, EOFError, ValueError ...)
-            raise BadRequest(f"the file is not audio that can be decoded ({type(exc).__name__}: {exc})"[:300],
-                             "send a WAV, MP3, OGG, FLAC or WebM file", field="file") from None
+            raise BadRequest(
+                f"the file is not audio that can be decoded ({type(exc).__name__}: {exc})"[:300],
+                "send a WAV, MP3, OGG, FLAC or WebM file",
+                field="file",
+            ) from None
     finally:
         os.unlink(path)
 
@@ -94,15 +104,25 @@ async def _audio(ctx: HandlerContext, body: W.AudioRequest, task: str) -> Any:
         return W.Transcription(text=text)
     words = list(result.words) if result is not None else []
     verbose = W.TranscriptionVerbose(
-        task=task, language=(result.language if result is not None else body.language) or "en",  # type: ignore[arg-type]
-        duration=round(duration, 3), text=text, model=model,
-        segments=[W.TranscriptionSegment(id=0, start=words[0].start, end=words[-1].end, text=text)] if words else [],
-        words=[W.TranscriptionWord(word=w.text.strip(), start=round(w.start, 3), end=round(w.end, 3)) for w in words],
+        task=task,
+        language=(result.language if result is not None else body.language) or "en",  # type: ignore[arg-type]
+        duration=round(duration, 3),
+        text=text,
+        model=model,
+        segments=[W.TranscriptionSegment(id=0, start=words[0].start, end=words[-1].end, text=text)]
+        if words
+        else [],
+        words=[
+            W.TranscriptionWord(word=w.text.strip(), start=round(w.start, 3), end=round(w.end, 3))
+            for w in words
+        ],
     )
     return JSONResponse(verbose.model_dump())
 
 
-async def transcriptions(ctx: HandlerContext, body: W.AudioRequest, app: AppIdentity, request: Request) -> Any:
+async def transcriptions(
+    ctx: HandlerContext, body: W.AudioRequest, app: AppIdentity, request: Request
+) -> Any:
     return await _audio(ctx, body, "transcribe")
 
 
@@ -111,8 +131,11 @@ async def translations(ctx: HandlerContext, body: W.AudioRequest, app: AppIdenti
 
 
 async def captions_http(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> Any:
-    raise UpgradeRequired("/v1/audio/captions is a WebSocket", "connect with ws:// (Upgrade: websocket), "
-                          "send PCM s16le 16 kHz mono frames and then the text message \"end\"")
+    raise UpgradeRequired(
+        "/v1/audio/captions is a WebSocket",
+        "connect with ws:// (Upgrade: websocket), "
+        'send PCM s16le 16 kHz mono frames and then the text message "end"',
+    )
 
 
 # -- live captions ---------------------------------------------------------------------------------
@@ -133,8 +156,9 @@ async def _authenticate(websocket: WebSocket) -> AppIdentity:
     if not is_unix(websocket.scope):
         # the Guard middleware passes WebSockets through unchecked; run its TCP checks here
         guard = Guard(websocket.app, settings.allowed_origins, settings.max_body_bytes)
-        refusal = guard._check_tcp(websocket.scope, websocket.headers.get("host", ""),
-                                   websocket.headers.get("origin"))
+        refusal = guard._check_tcp(
+            websocket.scope, websocket.headers.get("host", ""), websocket.headers.get("origin")
+        )
         if refusal is not None:
             raise refusal
     return await require_scope("stt")(websocket)  # type: ignore[arg-type]  # reads headers/app/state, as on a Request
@@ -150,16 +174,26 @@ def _options(websocket: WebSocket) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "query"
-        raise BadRequest(f"{field}: {first.get('msg', 'invalid')}", "see CaptionsOptions in assistant.api.speech",
-                         field=field) from None
+        raise BadRequest(
+            f"{field}: {first.get('msg', 'invalid')}",
+            "see CaptionsOptions in assistant.api.speech",
+            field=field,
+        ) from None
     options = StreamOptions(model=q.model, language=q.language, task=q.task, translate_to=q.translate_to)
     return options if q.step is None else replace(options, step=q.step)
 
 
 def _message(ev: Any) -> dict[str, Any]:
-    return W.CaptionMessage(type=ev.kind, text=ev.text, start=round(ev.start, 3), end=round(ev.end, 3),
-                            lag=round(ev.lag, 3), rtf=round(ev.rtf, 3), language=ev.language,
-                            note=ev.note).model_dump(exclude_none=True)
+    return W.CaptionMessage(
+        type=ev.kind,
+        text=ev.text,
+        start=round(ev.start, 3),
+        end=round(ev.end, 3),
+        lag=round(ev.lag, 3),
+        rtf=round(ev.rtf, 3),
+        language=ev.language,
+        note=ev.note,
+    ).model_dump(exclude_none=True)
 
 
 async def captions(ctx: HandlerContext, websocket: WebSocket) -> None:
@@ -214,7 +248,9 @@ async def captions(ctx: HandlerContext, websocket: WebSocket) -> None:
     except Exception as exc:
         status = 500
         log.exception("captions failed")
-        await _send_error(websocket, {"error": {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}})
+        await _send_error(
+            websocket, {"error": {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}}
+        )
     finally:
         if transcriber is not None:
             transcriber.close()  # finish() hands the engine back; an abandoned stream does it here

@@ -14,14 +14,50 @@ from assistant.daemon.handlers import Handler, HandlerContext
 
 # LibreTranslate answers with language names; py3langid knows only codes. Unlisted codes show as the code.
 NAMES = {
-    "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
-    "el": "Greek", "en": "English", "eo": "Esperanto", "es": "Spanish", "et": "Estonian", "fa": "Persian",
-    "fi": "Finnish", "fr": "French", "ga": "Irish", "gl": "Galician", "he": "Hebrew", "hi": "Hindi",
-    "hu": "Hungarian", "id": "Indonesian", "is": "Icelandic", "it": "Italian", "ja": "Japanese", "ko": "Korean",
-    "lt": "Lithuanian", "lv": "Latvian", "ms": "Malay", "nb": "Norwegian Bokmål", "nl": "Dutch", "pl": "Polish",
-    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "sq": "Albanian",
-    "sv": "Swedish", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
-    "vi": "Vietnamese", "zh": "Chinese",
+    "ar": "Arabic",
+    "bg": "Bulgarian",
+    "ca": "Catalan",
+    "cs": "Czech",
+    "da": "Danish",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "eo": "Esperanto",
+    "es": "Spanish",
+    "et": "Estonian",
+    "fa": "Persian",
+    "fi": "Finnish",
+    "fr": "French",
+    "ga": "Irish",
+    "gl": "Galician",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "hu": "Hungarian",
+    "id": "Indonesian",
+    "is": "Icelandic",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "lt": "Lithuanian",
+    "lv": "Latvian",
+    "ms": "Malay",
+    "nb": "Norwegian Bokmål",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sk": "Slovak",
+    "sl": "Slovenian",
+    "sq": "Albanian",
+    "sv": "Swedish",
+    "th": "Thai",
+    "tl": "Tagalog",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "ur": "Urdu",
+    "vi": "Vietnamese",
+    "zh": "Chinese",
 }
 PIVOT = "en"
 
@@ -47,7 +83,9 @@ def _targets(pairs: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _lt_translate_sync(skill: Any, body: W.LibreTranslateRequest) -> tuple[W.LibreTranslateResponse, list[Any]]:
+def _lt_translate_sync(
+    skill: Any, body: W.LibreTranslateRequest
+) -> tuple[W.LibreTranslateResponse, list[Any]]:
     from skills.translate import TranslateOptions
 
     texts, outs, detected, results = body.texts(), [], [], []
@@ -62,8 +100,11 @@ def _lt_translate_sync(skill: Any, body: W.LibreTranslateRequest) -> tuple[W.Lib
         results.append(r)
         outs.append(r.text)
         if r.detected is not None:
-            detected.append(W.DetectedLanguage(language=r.detected.language,
-                                               confidence=round(r.detected.confidence * 100, 2)))
+            detected.append(
+                W.DetectedLanguage(
+                    language=r.detected.language, confidence=round(r.detected.confidence * 100, 2)
+                )
+            )
     single = isinstance(body.q, str)
     resp = W.LibreTranslateResponse(
         translatedText=outs[0] if single else outs,
@@ -73,56 +114,86 @@ def _lt_translate_sync(skill: Any, body: W.LibreTranslateRequest) -> tuple[W.Lib
     return resp, results
 
 
-async def lt_translate(ctx: HandlerContext, body: W.LibreTranslateRequest, app: AppIdentity,
-                       request: Request) -> Any:
+async def lt_translate(
+    ctx: HandlerContext, body: W.LibreTranslateRequest, app: AppIdentity, request: Request
+) -> Any:
     if len(body.texts()) > W.MAX_TEXTS:
         from assistant.daemon.errors import BadRequest
 
-        raise BadRequest(f"q holds {len(body.texts())} texts, over the limit of {W.MAX_TEXTS}",
-                         "send fewer texts per request", field="q")
+        raise BadRequest(
+            f"q holds {len(body.texts())} texts, over the limit of {W.MAX_TEXTS}",
+            "send fewer texts per request",
+            field="q",
+        )
     resp, results = await ctx.to_thread(_lt_translate_sync, _skill(ctx), body)
     # LibreTranslate's answer has no place for the route; headers say it, so a lower-quality LLM
     # translation is never passed off silently
     quality = "lower" if any(r.quality == "lower" for r in results) else "high"
     engines = "+".join(sorted({r.engine for r in results})) or "none"
-    return JSONResponse(resp.model_dump(exclude_none=True),
-                        headers={"X-Translation-Quality": quality, "X-Translation-Engine": engines})
+    return JSONResponse(
+        resp.model_dump(exclude_none=True),
+        headers={"X-Translation-Quality": quality, "X-Translation-Engine": engines},
+    )
 
 
 async def lt_languages(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> W.LanguageList:
     pairs = await ctx.to_thread(lambda: _skill(ctx).pairs())
-    return W.LanguageList([W.LanguageInfo(code=code, name=NAMES.get(code, code), targets=targets)
-                           for code, targets in sorted(_targets(pairs).items())])
+    return W.LanguageList(
+        [
+            W.LanguageInfo(code=code, name=NAMES.get(code, code), targets=targets)
+            for code, targets in sorted(_targets(pairs).items())
+        ]
+    )
 
 
-async def lt_detect(ctx: HandlerContext, body: W.DetectRequest, app: AppIdentity, request: Request) -> W.DetectionList:
+async def lt_detect(
+    ctx: HandlerContext, body: W.DetectRequest, app: AppIdentity, request: Request
+) -> W.DetectionList:
     if not any(ch.isalpha() for ch in body.q):
         return W.DetectionList([])
     found = await ctx.to_thread(_skill(ctx).detect, body.q)
-    return W.DetectionList([W.DetectedLanguage(language=d.language, confidence=round(d.confidence * 100, 2))
-                            for d in found])
+    return W.DetectionList(
+        [W.DetectedLanguage(language=d.language, confidence=round(d.confidence * 100, 2)) for d in found]
+    )
 
 
-async def translate(ctx: HandlerContext, body: W.TranslateRequest, app: AppIdentity,
-                    request: Request) -> W.TranslateResponse:
+async def translate(
+    ctx: HandlerContext, body: W.TranslateRequest, app: AppIdentity, request: Request
+) -> W.TranslateResponse:
     from skills.translate import TranslateOptions
 
-    opts = TranslateOptions(source=body.source.lower(), target=body.target.lower(), engine=body.engine,
-                            allow_llm=body.allow_llm)
+    opts = TranslateOptions(
+        source=body.source.lower(), target=body.target.lower(), engine=body.engine, allow_llm=body.allow_llm
+    )
     r = await ctx.to_thread(_skill(ctx).translate, body.text, opts)
     return W.TranslateResponse(
-        text=r.text, source=r.source, target=r.target, engine=r.engine, quality=r.quality,
+        text=r.text,
+        source=r.source,
+        target=r.target,
+        engine=r.engine,
+        quality=r.quality,
         route=[W.RouteHop(engine=h.engine, direction=h.direction, quality=h.quality) for h in r.route],
-        detected=W.Detection(language=r.detected.language, confidence=r.detected.confidence) if r.detected else None,
-        sentences=r.sentences, cached_sentences=r.cached_sentences, seconds=round(r.seconds, 4),
+        detected=W.Detection(language=r.detected.language, confidence=r.detected.confidence)
+        if r.detected
+        else None,
+        sentences=r.sentences,
+        cached_sentences=r.cached_sentences,
+        seconds=round(r.seconds, 4),
     )
 
 
 async def pairs(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> W.PairsResponse:
     skill = await ctx.to_thread(_skill, ctx)
-    return W.PairsResponse(pairs=skill.pairs(), languages=skill.languages(), llm_fallback=skill.llm is not None)
+    return W.PairsResponse(
+        pairs=skill.pairs(), languages=skill.languages(), llm_fallback=skill.llm is not None
+    )
 
 
 def handlers() -> dict[str, Handler]:
-    return {"lt_translate": lt_translate, "lt_languages": lt_languages, "lt_detect": lt_detect,
-            "translate": translate, "translate_pairs": pairs}
+    return {
+        "lt_translate": lt_translate,
+        "lt_languages": lt_languages,
+        "lt_detect": lt_detect,
+        "translate": translate,
+        "translate_pairs": pairs,
+    }

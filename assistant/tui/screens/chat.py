@@ -90,7 +90,12 @@ class ChatScreen(AppScreen):
             with Vertical(id="chat-pane"):
                 yield VerticalScroll(id="messages")
                 with Horizontal(id="composer"):
-                    yield GhostInput(self._suggest, self._accepted, placeholder="Ask anything — Tab accepts a suggestion", id="prompt")
+                    yield GhostInput(
+                        self._suggest,
+                        self._accepted,
+                        placeholder="Ask anything — Tab accepts a suggestion",
+                        id="prompt",
+                    )
                     yield Button("Send", id="send", variant="primary")
                     yield Button("Stop", id="stop", variant="error", disabled=True)
                     yield Button("Voice", id="voice", tooltip="Voice input: microphone or a file")
@@ -208,7 +213,9 @@ class ChatScreen(AppScreen):
         self.stream_reply(history, reply, conv.id, self.cancel)
 
     @work(thread=True, exclusive=True, group="chat")
-    def stream_reply(self, history: list[ChatMessage], view: MessageView, conv_id: int, cancel: CancelToken) -> None:
+    def stream_reply(
+        self, history: list[ChatMessage], view: MessageView, conv_id: int, cancel: CancelToken
+    ) -> None:
         parts: list[str] = []
         error = None
         cites: list[str] = []

@@ -15,7 +15,6 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Select, St
 from assistant.tui.screens.base import AppScreen
 
 
-
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
@@ -89,7 +88,9 @@ class MemoryScreen(AppScreen):
         if resolve:
             rows = [(c.event, "; ".join(c.reasons)) for c in self.backend.memory_resolve(q)]
         else:
-            rows = [(h.event, f"score {h.score:.2f}") for h in self.backend.memory_search(q, self._app_filter())]
+            rows = [
+                (h.event, f"score {h.score:.2f}") for h in self.backend.memory_search(q, self._app_filter())
+            ]
         self.app.call_from_thread(self._fill, rows, self.backend.memory_stats())
 
     def _fill(self, rows: list[tuple[Any, str]], stats: dict[str, Any]) -> None:
@@ -107,7 +108,8 @@ class MemoryScreen(AppScreen):
         self.query_one("#pause", Button).label = "Resume capture" if paused else "Pause capture"
         self.query_one("#memory-status", Static).update(
             f"{stats.get('events', len(rows))} events · {'paused' if paused else 'capturing'} · "
-            f"{'encrypted (SQLCipher)' if stats.get('encrypted') else 'NOT encrypted'}")
+            f"{'encrypted (SQLCipher)' if stats.get('encrypted') else 'NOT encrypted'}"
+        )
 
     @on(DataTable.RowHighlighted, "#memory-table")
     def show(self, event: DataTable.RowHighlighted) -> None:
@@ -117,7 +119,8 @@ class MemoryScreen(AppScreen):
             who = ", ".join(v for vs in ents.values() for v in vs)
             self.query_one("#memory-detail", Static).update(
                 f"[b]{e.title}[/b]  ({e.app} · {e.kind} · {_when(e.created)})\n{e.body[:400]}\n{e.uri}"
-                + (f"\nmentions: {who}" if who else ""))
+                + (f"\nmentions: {who}" if who else "")
+            )
 
     def _selected(self) -> Any:
         t = self.query_one("#memory-table", DataTable)

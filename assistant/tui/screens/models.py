@@ -12,7 +12,6 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Pro
 from assistant.tui.screens.base import AppScreen
 
 
-
 def _mb(n: int | None) -> str:
     return "-" if not n else f"{n / 1e6:,.0f} MB"
 
@@ -20,7 +19,11 @@ def _mb(n: int | None) -> str:
 class ModelsScreen(AppScreen):
     """Catalogue, installs and devices."""
 
-    BINDINGS = [("p", "pull", "Pull selected"), ("a", "focus_add", "Add from path"), ("r", "refresh", "Refresh")]
+    BINDINGS = [
+        ("p", "pull", "Pull selected"),
+        ("a", "focus_add", "Add from path"),
+        ("r", "refresh", "Refresh"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -29,7 +32,9 @@ class ModelsScreen(AppScreen):
             yield DataTable(id="models-table", cursor_type="row")
             with Horizontal(id="model-actions"):
                 yield Button("Pull selected", id="pull", variant="primary")
-                yield Input(placeholder="path to a .gguf, .onnx, .argosmodel or CTranslate2 folder", id="add-path")
+                yield Input(
+                    placeholder="path to a .gguf, .onnx, .argosmodel or CTranslate2 folder", id="add-path"
+                )
                 yield Button("Add", id="add")
             yield ProgressBar(id="progress", show_eta=True, classes="hidden")
             yield Static("", id="model-status")
@@ -40,7 +45,9 @@ class ModelsScreen(AppScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#models-table", DataTable).add_columns("id", "format", "roles", "size", "installed", "source")
+        self.query_one("#models-table", DataTable).add_columns(
+            "id", "format", "roles", "size", "installed", "source"
+        )
         self.query_one("#devices-table", DataTable).add_columns("engine", "device", "why")
         self.query_one("#loaded-table", DataTable).add_columns("model", "device", "memory")
         self.action_refresh()
@@ -56,8 +63,15 @@ class ModelsScreen(AppScreen):
         t = self.query_one("#models-table", DataTable)
         t.clear()
         for r in rows:
-            t.add_row(r.id, r.format, ", ".join(r.roles), _mb(r.size), "yes" if r.installed else "no",
-                      r.source.split(",")[0], key=r.id)
+            t.add_row(
+                r.id,
+                r.format,
+                ", ".join(r.roles),
+                _mb(r.size),
+                "yes" if r.installed else "no",
+                r.source.split(",")[0],
+                key=r.id,
+            )
         d = self.query_one("#devices-table", DataTable)
         d.clear()
         for fam, dev, why in devices:

@@ -16,14 +16,23 @@ from assistant.tui.widgets.captions import CaptionsView
 from assistant.tui.screens.base import AppScreen
 
 
-LANGS = [("English", "en"), ("Portuguese", "pt"), ("Spanish", "es"), ("French", "fr"), ("German", "de"),
-         ("Italian", "it")]
+LANGS = [
+    ("English", "en"),
+    ("Portuguese", "pt"),
+    ("Spanish", "es"),
+    ("French", "fr"),
+    ("German", "de"),
+    ("Italian", "it"),
+]
 
 
 class TranslateScreen(AppScreen):
     """Text translation and live captions."""
 
-    BINDINGS = [("ctrl+l", "captions_file", "Captions from file"), ("ctrl+k", "captions_stop", "Stop captions")]
+    BINDINGS = [
+        ("ctrl+l", "captions_file", "Captions from file"),
+        ("ctrl+k", "captions_stop", "Stop captions"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,8 +72,11 @@ class TranslateScreen(AppScreen):
     def translate_now(self) -> None:
         text = self.query_one("#source-text", TextArea).text
         if text.strip():
-            self.run_translation(text, str(self.query_one("#source", Select).value),
-                                 str(self.query_one("#target", Select).value))
+            self.run_translation(
+                text,
+                str(self.query_one("#source", Select).value),
+                str(self.query_one("#target", Select).value),
+            )
 
     @work(thread=True, exclusive=True, group="translate")
     def run_translation(self, text: str, source: str, target: str) -> None:
@@ -124,8 +136,10 @@ class TranslateScreen(AppScreen):
         try:
             for ev in self.backend.captions(path, translate_to, stop):
                 self.app.call_from_thread(view.add_event, ev.kind, ev.text)
-                self.app.call_from_thread(stats.update, f"lag {ev.lag:.1f} s · RTF {ev.rtf:.2f}"
-                                          + (f" · {ev.note}" if ev.note else ""))
+                self.app.call_from_thread(
+                    stats.update,
+                    f"lag {ev.lag:.1f} s · RTF {ev.rtf:.2f}" + (f" · {ev.note}" if ev.note else ""),
+                )
         except Exception as exc:  # e.g. no microphone: say so and offer a file
             msg = str(exc)
             if path is None:

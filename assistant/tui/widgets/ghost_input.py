@@ -51,8 +51,12 @@ class GhostInput(Input):
         Binding("ctrl+right", "accept_word", "Accept word", show=False),
     ]
 
-    def __init__(self, suggest: SuggestFn | None = None,
-                 on_accept: Callable[[str, str], None] | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        suggest: SuggestFn | None = None,
+        on_accept: Callable[[str, str], None] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(suggester=ModelSuggester(suggest) if suggest else None, **kwargs)  # type: ignore[arg-type]
         self._on_accept = on_accept
 
@@ -60,7 +64,7 @@ class GhostInput(Input):
     def ghost(self) -> str:
         """The part of the suggestion not typed yet."""
         s = self._suggestion
-        return s[len(self.value):] if s.startswith(self.value) else ""
+        return s[len(self.value) :] if s.startswith(self.value) else ""
 
     def action_accept_all(self) -> None:
         if self.ghost and self.cursor_at_end:

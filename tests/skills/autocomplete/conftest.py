@@ -38,7 +38,9 @@ def make_fake(tmp_path: Path) -> Iterator[Callable[..., Autocomplete]]:
             "fake-code": FakeTextEngine("fake-code", reply=reply, token_delay=token_delay),
         }
         # fake tokens are characters, so allow as many as a real model spends on a phrase
-        opts = AutocompleteOptions(**{"budget_ms": 2000.0, "max_tokens_prose": 64, "max_tokens_code": 64, **options})
+        opts = AutocompleteOptions(
+            **{"budget_ms": 2000.0, "max_tokens_prose": 64, "max_tokens_code": 64, **options}
+        )
         ac = Autocomplete(FakeEngines(engines), PhraseModel(tmp_path / f"phrases{len(built)}.sqlite"), opts)
         built.append(ac)
         return ac
@@ -53,8 +55,11 @@ def real_ac(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomp
     """The skill over the shared real runtime (models already loaded), generous budget so the
     assertions are about content, not this machine's load. Word completion is off so that every
     request exercises the model path (real_ac_words has it on)."""
-    ac = Autocomplete(RuntimeEngines(real_runtime), PhraseModel(tmp_path / "phrases.sqlite"),
-                      AutocompleteOptions(budget_ms=120000.0, budget_ms_code=120000.0, word_completion=False))
+    ac = Autocomplete(
+        RuntimeEngines(real_runtime),
+        PhraseModel(tmp_path / "phrases.sqlite"),
+        AutocompleteOptions(budget_ms=120000.0, budget_ms_code=120000.0, word_completion=False),
+    )
     yield ac
     ac.close()
 
@@ -62,7 +67,10 @@ def real_ac(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomp
 @pytest.fixture
 def real_ac_words(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomplete]:
     """The skill over the real runtime with its default word completion."""
-    ac = Autocomplete(RuntimeEngines(real_runtime), PhraseModel(tmp_path / "phrases-w.sqlite"),
-                      AutocompleteOptions(budget_ms=120000.0, budget_ms_code=120000.0))
+    ac = Autocomplete(
+        RuntimeEngines(real_runtime),
+        PhraseModel(tmp_path / "phrases-w.sqlite"),
+        AutocompleteOptions(budget_ms=120000.0, budget_ms_code=120000.0),
+    )
     yield ac
     ac.close()

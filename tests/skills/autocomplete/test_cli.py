@@ -17,7 +17,9 @@ def run(home: Path, *args: str, input: str | None = None) -> tuple[int, str]:
 
 
 def test_learn_view_pause_clear(tmp_path: Path) -> None:
-    code, out = run(tmp_path, "--learn", "-", input="See you at the gym. See you at the gym. Card 4111 1111 1111 1111.")
+    code, out = run(
+        tmp_path, "--learn", "-", input="See you at the gym. See you at the gym. Card 4111 1111 1111 1111."
+    )
     assert code == 0 and "learned" in out
     code, out = run(tmp_path, "--learned", "--json")
     data = json.loads(out)

@@ -1,6 +1,4 @@
-"""POST /v1/skills/autocomplete and its feedback endpoint on a real daemon (fake engines).
-
-"""
+"""POST /v1/skills/autocomplete and its feedback endpoint on a real daemon (fake engines)."""
 
 from __future__ import annotations
 
@@ -9,9 +7,8 @@ from typing import Any
 
 
 import assistant.api as api
-from assistant.config import Config
+from runtime.config import Config
 from assistant.services import Services
-
 
 
 def test_endpoints_are_registered() -> None:
@@ -37,7 +34,9 @@ def test_endpoint_completes_learns_and_checks_scope(tmp_path: Path, make_fake: A
             for _ in range(2):
                 f = c.post("/v1/skills/autocomplete/feedback", json={"prefix": "Regards, ", "text": "Ana"})
                 assert f.status_code == 200 and f.json()["learned"] > 0
-            f = c.post("/v1/skills/autocomplete/feedback", json={"prefix": "pin ", "text": "1234", "sensitive": True})
+            f = c.post(
+                "/v1/skills/autocomplete/feedback", json={"prefix": "pin ", "text": "1234", "sensitive": True}
+            )
             assert f.json()["learned"] == 0
         assert ("editor", "doc1") in ac.sessions()
         with d.tcp("chatter") as c:

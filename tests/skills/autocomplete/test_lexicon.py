@@ -28,7 +28,9 @@ def test_completion_prefers_document_words_over_the_vocabulary() -> None:
 
 
 def test_code_completion_is_case_exact_and_reads_the_suffix() -> None:
-    got = complete_word("coun", "code", "x = coun", "\nprint(count_words(x), Counter)\n", Lexicon(["country"]), 3)
+    got = complete_word(
+        "coun", "code", "x = coun", "\nprint(count_words(x), Counter)\n", Lexicon(["country"]), 3
+    )
     assert got == ["t_words", "try"]  # "Counter" differs in case; the vocabulary fills the rest
 
 

@@ -209,4 +209,6 @@ def test_the_same_position_asked_again_waits_for_the_running_generation(make_fak
     ac = make_fake(reply="world is round.", token_delay=0.02, word_completion=False)
     first = ac.complete(CompleteRequest("Hello ", budget_ms=1))
     again = ac.complete(CompleteRequest("Hello ", budget_ms=3000))
-    assert first.partial and not again.model_called and again.text == "world is round." and fake(ac).calls == 1
+    assert (
+        first.partial and not again.model_called and again.text == "world is round." and fake(ac).calls == 1
+    )

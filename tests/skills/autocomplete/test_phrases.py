@@ -45,7 +45,9 @@ def test_pause_stops_learning_but_keeps_suggesting(tmp_path: Path) -> None:
 def test_sensitive_and_card_numbers_are_never_learned(tmp_path: Path) -> None:
     db = tmp_path / "p.sqlite"
     pm = PhraseModel(db)
-    assert pm.learn("password: ", "hunter2", sensitive=True).skipped_reason == "the field is flagged sensitive"
+    assert (
+        pm.learn("password: ", "hunter2", sensitive=True).skipped_reason == "the field is flagged sensitive"
+    )
     assert pm.learn("my card is ", "4111 1111 1111 1111").skipped_reason == "the text holds a card number"
     rep = pm.learn_text("Pay with 4111-1111-1111-1111 today. Meet me at the station tonight.")
     assert rep.stored > 0

@@ -12,15 +12,23 @@ from skills.autocomplete import Autocomplete, CompleteRequest
 
 pytestmark = pytest.mark.real_model
 
-LETTER = ("Hi Sam,\n\nThanks for the update on the budget. The meeting has been moved to next Tuesday "
-          "at 10am, so please bring the printed copies of the report. ")
+LETTER = (
+    "Hi Sam,\n\nThanks for the update on the budget. The meeting has been moved to next Tuesday "
+    "at 10am, so please bring the printed copies of the report. "
+)
 
 
 def test_prose_suggestion_from_smollm(real_ac: Autocomplete) -> None:
     r = real_ac.complete(CompleteRequest(LETTER + "Let me know if you have any"))
     assert r.model_called and r.model_id == "smollm2-135m" and not r.partial
     assert r.text.strip() and "\n" not in r.text
-    assert r.text.lstrip().split()[0].strip(".,?!") in {"questions", "question", "other", "concerns", "comments"}
+    assert r.text.lstrip().split()[0].strip(".,?!") in {
+        "questions",
+        "question",
+        "other",
+        "concerns",
+        "comments",
+    }
 
 
 def test_cache_reuse_evaluates_fewer_tokens_than_cold(real_ac: Autocomplete, smollm: Any) -> None:
@@ -31,7 +39,9 @@ def test_cache_reuse_evaluates_fewer_tokens_than_cold(real_ac: Autocomplete, smo
     assert warm.cached_tokens >= cold.prompt_tokens - 2 and warm.evaluated_prompt_tokens <= 3
 
 
-def test_backspace_and_mid_text_edit_reuse_only_what_still_matches(real_ac: Autocomplete, smollm: Any) -> None:
+def test_backspace_and_mid_text_edit_reuse_only_what_still_matches(
+    real_ac: Autocomplete, smollm: Any
+) -> None:
     from skills.autocomplete.kvstate import LlamaKV, common_prefix
 
     old = LETTER + "Please reply by Fri"
@@ -84,9 +94,13 @@ def test_code_fim_from_qwen(real_ac: Autocomplete, qwen: Any) -> None:
     assert any(k in r.text for k in ("radius", "3.14", "pi")), r.text
 
 
-def test_words_complete_from_the_document_and_the_vocabulary_without_the_model(real_ac_words: Autocomplete) -> None:
+def test_words_complete_from_the_document_and_the_vocabulary_without_the_model(
+    real_ac_words: Autocomplete,
+) -> None:
     ac = real_ac_words
-    first = ac.complete(CompleteRequest(LETTER, doc="w"))  # a word boundary: the model, which loads the lexicon
+    first = ac.complete(
+        CompleteRequest(LETTER, doc="w")
+    )  # a word boundary: the model, which loads the lexicon
     assert first.model_called
     doc = ac.complete(CompleteRequest(LETTER + "See you on Tu", doc="w"))
     assert doc.text == "esday" and doc.suggestions[0].source == "word" and not doc.model_called

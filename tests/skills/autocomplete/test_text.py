@@ -40,7 +40,9 @@ def test_window_start_is_stable_until_the_text_outgrows_it() -> None:
 
 
 def test_partial_word() -> None:
-    assert partial_word("Hello wor") == "wor" and partial_word("Hello ") == "" and partial_word("it's") == "it's"
+    assert (
+        partial_word("Hello wor") == "wor" and partial_word("Hello ") == "" and partial_word("it's") == "it's"
+    )
 
 
 def test_card_numbers_by_luhn() -> None:

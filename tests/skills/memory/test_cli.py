@@ -30,16 +30,38 @@ def test_every_memory_command_has_help() -> None:
         for p in cmd.params:
             if isinstance(p, click.Option):
                 assert p.help, f"memory {name} {p.name} has no help"
-    assert {"push", "search", "resolve", "forget", "pause", "resume", "stats", "browse"} <= set(memory.commands)
+    assert {"push", "search", "resolve", "forget", "pause", "resume", "stats", "browse"} <= set(
+        memory.commands
+    )
 
 
 def test_cli_push_search_resolve_forget_pause_stats(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    r = run("push", "--app", "mail", "--kind", "message", "--title", "Signed contract", "--body",
-            "card 4111 1111 1111 1111 attached", "--person", "Ana Lima", "--key", "m1")
+    r = run(
+        "push",
+        "--app",
+        "mail",
+        "--kind",
+        "message",
+        "--title",
+        "Signed contract",
+        "--body",
+        "card 4111 1111 1111 1111 attached",
+        "--person",
+        "Ana Lima",
+        "--key",
+        "m1",
+    )
     assert r.exit_code == 0 and "stored #1, 1 redacted" in r.output
-    assert "already stored" in run("push", "--app", "mail", "--kind", "message", "--title", "x", "--key", "m1").output
-    batch = json.dumps([{"kind": "url", "title": "Report Q3.pdf", "uri": "https://x/q3.pdf"},
-                        {"kind": "note", "title": "buy milk"}])
+    assert (
+        "already stored"
+        in run("push", "--app", "mail", "--kind", "message", "--title", "x", "--key", "m1").output
+    )
+    batch = json.dumps(
+        [
+            {"kind": "url", "title": "Report Q3.pdf", "uri": "https://x/q3.pdf"},
+            {"kind": "note", "title": "buy milk"},
+        ]
+    )
     r = run("push", "--app", "firefox", "--json", "-", input=batch)
     assert "stored #2" in r.output and "stored #3" in r.output
     hits = json.loads(run("search", "contract", "--keyword", "--json").output)

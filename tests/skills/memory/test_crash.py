@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_ingest_keeps_every_acked_event(tmp_path: Path) -> None:
     db = tmp_path / "memory.db"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.skills.memory.writer_child", str(db)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.skills.memory.writer_child", str(db)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout is not None
     acked: dict[int, str] = {}
     for line in proc.stdout:
@@ -46,6 +51,12 @@ def test_sigkill_mid_ingest_keeps_every_acked_event(tmp_path: Path) -> None:
         # and the keyword index has them: a late acked event is findable
         last = max(acked)
         n = int(acked[last][1:])
-        assert mem.search(Caller.user(), f"number {n}", ) != []
+        assert (
+            mem.search(
+                Caller.user(),
+                f"number {n}",
+            )
+            != []
+        )
     finally:
         mem.close()

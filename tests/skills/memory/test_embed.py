@@ -14,7 +14,9 @@ pytestmark = pytest.mark.real_model
 
 
 def test_minilm_vectors_are_unit_length_and_meaningful(minilm: Any) -> None:
-    v = minilm.embed(["The cat sat on the mat.", "A kitten is sitting on a rug.", "Quarterly tax filing deadline"])
+    v = minilm.embed(
+        ["The cat sat on the mat.", "A kitten is sitting on a rug.", "Quarterly tax filing deadline"]
+    )
     assert v.shape == (3, 384) and v.dtype == np.float32
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert v[0] @ v[1] > 0.5 > v[0] @ v[2]
@@ -38,8 +40,10 @@ def test_hybrid_search_finds_paraphrases(make_memory: Any, minilm: Any) -> None:
     assert mem.embedder is minilm
 
 
-def test_the_memory_skill_holds_minilm_under_the_runtime_memory_budget(real_runtime: Any, tmp_path: Path) -> None:
-    from assistant.config import Config
+def test_the_memory_skill_holds_minilm_under_the_runtime_memory_budget(
+    real_runtime: Any, tmp_path: Path
+) -> None:
+    from runtime.config import Config
     from assistant.services import Services
     from skills.memory import create
     from skills.memory.embed import MODEL_ID

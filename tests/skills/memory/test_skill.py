@@ -67,7 +67,9 @@ def test_multi_app_push_search_resolve(make_memory: Any) -> None:
     assert {c.entity for c in her} >= {"Ana Lima", "Bruno Costa", "Carla Mendes"}
     browse = mem.browse(user, BrowseOptions(Filters(apps=("files",))))
     assert [e.id for e in browse] == [ids["budget_file"], ids["old_file"]]
-    page2 = mem.browse(user, BrowseOptions(limit=3, before_id=mem.browse(user, BrowseOptions(limit=3))[-1].id))
+    page2 = mem.browse(
+        user, BrowseOptions(limit=3, before_id=mem.browse(user, BrowseOptions(limit=3))[-1].id)
+    )
     assert [e.id for e in page2] == [ids["recipe"], ids["pdf_yesterday"], ids["lunch_mail"]]
 
 
@@ -96,7 +98,9 @@ def test_second_app_cannot_read_first_apps_events_without_a_grant(make_memory: A
     assert ids["contract_mail"] in {h.event.id for h in mem.search(browser, "contract")}
     mem.revoke(Caller.user(), "firefox")
     assert mem.search(browser, "contract") == []
-    assert ids["contract_mail"] in {h.event.id for h in mem.search(Caller("mail2", cross_app=True), "contract")}
+    assert ids["contract_mail"] in {
+        h.event.id for h in mem.search(Caller("mail2", cross_app=True), "contract")
+    }
     # an app forgets only its own events
     assert mem.forget(browser, ForgetOptions(app=None, since=0)) == 2
     assert mem.get(Caller.user(), ids["contract_mail"]) is not None
@@ -111,8 +115,15 @@ def test_idempotency_keys_never_duplicate(make_memory: Any) -> None:
     first = mem.push(app, ev)
     again = mem.push(app, ev)
     assert again.id == first.id and again.duplicate and not first.duplicate
-    batch = mem.push_batch(app, [ev, {"kind": "note", "title": "a", "idempotency_key": "k1"},
-                                 {"kind": "note", "title": "a", "idempotency_key": "k1"}, {"kind": "note", "title": "b"}])
+    batch = mem.push_batch(
+        app,
+        [
+            ev,
+            {"kind": "note", "title": "a", "idempotency_key": "k1"},
+            {"kind": "note", "title": "a", "idempotency_key": "k1"},
+            {"kind": "note", "title": "b"},
+        ],
+    )
     assert batch[0].id == first.id and batch[0].duplicate
     assert batch[2].id == batch[1].id and batch[2].duplicate
     assert len({r.id for r in batch}) == 3
@@ -122,18 +133,21 @@ def test_idempotency_keys_never_duplicate(make_memory: Any) -> None:
     assert mem.stats(Caller.user())["events"] == 4
 
 
-@pytest.mark.parametrize("event, message", [
-    ({"title": "no kind"}, "no kind"),
-    ({"kind": "tweet", "title": "x"}, "unknown event kind 'tweet'"),
-    ({"kind": "note"}, "no title, body or uri"),
-    ({"kind": "note", "title": 5}, "title must be a string"),
-    ({"kind": "note", "title": "x", "created": "yesterday"}, "created must be unix seconds"),
-    ({"kind": "note", "title": "x", "created": time.time() + 86400}, "in the future"),
-    ({"kind": "note", "title": "x", "sensitivity": "top"}, "unknown sensitivity"),
-    ({"kind": "note", "title": "x", "entities": {"people": "Ana"}}, "entities.people must be a list"),
-    ({"kind": "note", "title": "x", "colour": "red"}, "unknown event field 'colour'"),
-    ({"kind": "note", "body": "x" * 70000}, "over the limit"),
-])
+@pytest.mark.parametrize(
+    "event, message",
+    [
+        ({"title": "no kind"}, "no kind"),
+        ({"kind": "tweet", "title": "x"}, "unknown event kind 'tweet'"),
+        ({"kind": "note"}, "no title, body or uri"),
+        ({"kind": "note", "title": 5}, "title must be a string"),
+        ({"kind": "note", "title": "x", "created": "yesterday"}, "created must be unix seconds"),
+        ({"kind": "note", "title": "x", "created": time.time() + 86400}, "in the future"),
+        ({"kind": "note", "title": "x", "sensitivity": "top"}, "unknown sensitivity"),
+        ({"kind": "note", "title": "x", "entities": {"people": "Ana"}}, "entities.people must be a list"),
+        ({"kind": "note", "title": "x", "colour": "red"}, "unknown event field 'colour'"),
+        ({"kind": "note", "body": "x" * 70000}, "over the limit"),
+    ],
+)
 def test_malformed_events_get_a_clear_error(make_memory: Any, event: dict[str, Any], message: str) -> None:
     mem = make_memory()
     with pytest.raises(InvalidEvent, match=message) as info:
@@ -174,8 +188,10 @@ def test_expiry_and_retention_purge_every_index(make_memory: Any) -> None:
     user, app = Caller.user(), Caller("notes")
     now = time.time()
     short = mem.push(app, {"kind": "note", "title": "ephemeral reminder", "expires": now + 0.5}).id
-    clip = mem.push(Caller("clipboard"), {"kind": "clipboard", "body": "copied tracking number ZX81",
-                                          "created": now - 2 * DAY}).id
+    clip = mem.push(
+        Caller("clipboard"),
+        {"kind": "clipboard", "body": "copied tracking number ZX81", "created": now - 2 * DAY},
+    ).id
     keep = mem.push(app, {"kind": "note", "title": "keep this reminder"}).id
     assert mem.wait_embedded(10)
     mem.search(user, "reminder")

@@ -27,11 +27,19 @@ def raw_bytes(db: Path) -> bytes:
 
 
 def push_secrets(mem: MemorySkill) -> None:
-    mem.push_batch(Caller("mail"), [
-        {"kind": "message", "title": "Confidential", "body": f"{SECRET}. Pay with card {CARD}.",
-         "secrets": ["hunter2-pw"], "uri": "mail://inbox/1"},
-        {"kind": "note", "title": "login", "body": "my password is hunter2-pw"},
-    ])
+    mem.push_batch(
+        Caller("mail"),
+        [
+            {
+                "kind": "message",
+                "title": "Confidential",
+                "body": f"{SECRET}. Pay with card {CARD}.",
+                "secrets": ["hunter2-pw"],
+                "uri": "mail://inbox/1",
+            },
+            {"kind": "note", "title": "login", "body": "my password is hunter2-pw"},
+        ],
+    )
 
 
 def test_file_and_wal_never_hold_a_pushed_body(make_memory: Any, tmp_path: Path) -> None:

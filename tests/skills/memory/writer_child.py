@@ -14,8 +14,15 @@ def main() -> None:
     mem = MemorySkill(MemoryOptions(StoreOptions(path, key_source="file")), embedder=FakeEmbedder())
     app = Caller("ingest")
     for start in range(0, 10_000, 50):
-        batch = [{"kind": "message", "title": f"message {i}", "body": f"body of event number {i} lorem ipsum",
-                  "idempotency_key": f"k{i}"} for i in range(start, start + 50)]
+        batch = [
+            {
+                "kind": "message",
+                "title": f"message {i}",
+                "body": f"body of event number {i} lorem ipsum",
+                "idempotency_key": f"k{i}",
+            }
+            for i in range(start, start + 50)
+        ]
         results = mem.push_batch(app, batch)
         sys.stdout.write("".join(f"{r.id} k{start + j}\n" for j, r in enumerate(results)))
         sys.stdout.flush()

@@ -38,7 +38,10 @@ def test_streaming_english_matches_offline_quality(speech_skill, english_wav) ->
 
 def test_silence_and_noise_produce_no_text(speech_skill) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
-    for audio in (np.zeros(16000 * 4, np.float32), (rng.standard_normal(16000 * 4) * 0.05).astype(np.float32)):
+    for audio in (
+        np.zeros(16000 * 4, np.float32),
+        (rng.standard_normal(16000 * 4) * 0.05).astype(np.float32),
+    ):
         events = captions(speech_skill, audio)
         assert [e.text for e in events if e.kind in ("partial", "committed")] == []
 
@@ -46,7 +49,9 @@ def test_silence_and_noise_produce_no_text(speech_skill) -> None:  # type: ignor
 def test_portuguese_with_the_multilingual_model(speech_skill, portuguese_audio) -> None:  # type: ignore[no-untyped-def]
     heard = speech_skill.transcribe(portuguese_audio, "whisper-base", SttOptions(language="pt"))
     assert wer(PORTUGUESE, heard.text) < 0.4, heard.text
-    english = speech_skill.transcribe(portuguese_audio, "whisper-base", SttOptions(language="pt", task="translate"))
+    english = speech_skill.transcribe(
+        portuguese_audio, "whisper-base", SttOptions(language="pt", task="translate")
+    )
     said = set(english.text.lower().replace("!", " ").replace(".", " ").replace(",", " ").split())
     # base is small and espeak's Portuguese is robotic: check the greeting and that it is English
     assert "good" in said and not said & {"bom", "dia", "café", "muito"}, english.text
@@ -59,7 +64,7 @@ def test_microphone_without_a_device_says_so() -> None:
 
 
 def test_stdin_pcm_source_handles_split_samples() -> None:
-    samples = (np.arange(-800, 800, dtype=np.int16) * 20)
+    samples = np.arange(-800, 800, dtype=np.int16) * 20
     src = StdinSource(io.BytesIO(samples.tobytes()), AudioOptions(chunk_seconds=0.0123))
     got = np.concatenate(list(src.chunks()))
     assert np.allclose(got * 32768, samples)
@@ -89,7 +94,9 @@ def test_short_window_path_transcribes_espeak_speech(speech_skill, english_wav) 
     assert "".join(w.text for w in short.words).strip() == short.text
     # a mid-word cut, as streaming buffers have, still gives the words heard so far, without loops
     cut = engine.transcribe_short(audio[: int(16000 * 4.3)], SttOptions(window="short"))
-    assert cut is not None and 0 < len(cut.words) < 16 and wer(ENGLISH.split(".")[0], cut.text) < 0.5, cut.text
+    assert cut is not None and 0 < len(cut.words) < 16 and wer(ENGLISH.split(".")[0], cut.text) < 0.5, (
+        cut.text
+    )
 
 
 def test_short_window_hears_nothing_in_silence(speech_skill) -> None:  # type: ignore[no-untyped-def]

@@ -96,10 +96,18 @@ def test_adapts_when_slower_than_real_time_and_bounds_lag() -> None:
 
 
 def test_translated_events_per_sentence() -> None:
-    script = [Word(0.2, 0.6, " Hello"), Word(0.6, 1.0, " there."), Word(1.2, 1.6, " Bye"), Word(1.6, 2.0, " now.")]
+    script = [
+        Word(0.2, 0.6, " Hello"),
+        Word(0.6, 1.0, " there."),
+        Word(1.2, 1.6, " Bye"),
+        Word(1.6, 2.0, " now."),
+    ]
     engine = FakeSpeechEngine(script, unstable=0.3)
-    t = StreamingTranscriber(lambda _: engine, StreamOptions(vad=False, translate_to="pt"),
-                             translate=lambda text, src: f"<{src}>{text}")
+    t = StreamingTranscriber(
+        lambda _: engine,
+        StreamOptions(vad=False, translate_to="pt"),
+        translate=lambda text, src: f"<{src}>{text}",
+    )
     events = list(simulate(t, ArraySource(timeline_audio(3.0), AudioOptions(0.25))))
     assert [e.text for e in events if e.kind == "translated"] == ["<en>Hello there.", "<en>Bye now."]
 

@@ -16,16 +16,22 @@ class Flaky(FakeSpeechEngine):
     or, on the calls listed in `collapse`, decodes the whole buffer as one long word (as tiny.en
     sometimes does on a long buffer under load); `costs` are the compute seconds of each call."""
 
-    def __init__(self, script: list[Word], disagree: bool = False, collapse: tuple[int, ...] = (),
-                 costs: tuple[float, ...] = ()) -> None:
+    def __init__(
+        self,
+        script: list[Word],
+        disagree: bool = False,
+        collapse: tuple[int, ...] = (),
+        costs: tuple[float, ...] = (),
+    ) -> None:
         super().__init__(script)
         self.disagree, self.collapse, self.costs = disagree, collapse, costs
 
     def transcribe(self, audio: np.ndarray, options: SttOptions = SttOptions()) -> SttResult:
         r = super().transcribe(audio, options)
         n = len(self.calls)
-        words = [Word(w.start, w.end, w.text.rstrip("?") + ("ab"[n % 2] if self.disagree else ""))
-                 for w in r.words]
+        words = [
+            Word(w.start, w.end, w.text.rstrip("?") + ("ab"[n % 2] if self.disagree else "")) for w in r.words
+        ]
         if n in self.collapse:
             words = [Word(0.0, 4.0, " time.")]
         cost = self.costs[n - 1] if n <= len(self.costs) else 0.0
@@ -52,7 +58,9 @@ def test_stalled_agreement_commits_every_word_once_across_trims() -> None:
 
 def test_collapsed_pass_does_not_discard_pending_words() -> None:
     for collapse in ((8, 9, 10), (9, 10, 11, 12)):
-        events, _ = stream(Flaky(SCRIPT[:60], disagree=True, collapse=collapse), 24.6, buffer_seconds=6.0, max_buffer=8.0)
+        events, _ = stream(
+            Flaky(SCRIPT[:60], disagree=True, collapse=collapse), 24.6, buffer_seconds=6.0, max_buffer=8.0
+        )
         got = [w.rstrip("ab") for w in committed_words(events)]
         assert got == [w.text.strip() for w in SCRIPT[:60]], collapse  # no "time.", nothing skipped
 
@@ -90,8 +98,9 @@ def test_a_pause_runs_a_pass_that_commits_the_sentence() -> None:
     first: dict[bool, float] = {}
     for pause in (True, False):
         engine = FakeSpeechEngine(script, unstable=0.3)  # silence follows: the tail is heard clearly
-        t = StreamingTranscriber(lambda _: engine, StreamOptions(step=4.0, first_step=4.0, end_silence=0.4,
-                                                                 pause_pass=pause))
+        t = StreamingTranscriber(
+            lambda _: engine, StreamOptions(step=4.0, first_step=4.0, end_silence=0.4, pause_pass=pause)
+        )
         t.gate = ScriptedGate(script)  # type: ignore[assignment]
         events = list(simulate(t, ArraySource(timeline_audio(6.0), AudioOptions(0.1))))
         assert committed_words(events) == [w.text.strip() for w in script]

@@ -11,8 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TEXT = ["the cat sits on the mat", "hello world", "good morning my friend", "the dog runs in the park",
-        "o gato dorme", "bom dia meu amigo", "der Hund läuft", "guten Morgen mein Freund"] * 10
+TEXT = [
+    "the cat sits on the mat",
+    "hello world",
+    "good morning my friend",
+    "the dog runs in the park",
+    "o gato dorme",
+    "bom dia meu amigo",
+    "der Hund läuft",
+    "guten Morgen mein Freund",
+] * 10
 
 
 def build_tiny_model(folder: Path, seed: int) -> Path:
@@ -24,9 +32,18 @@ def build_tiny_model(folder: Path, seed: int) -> Path:
 
     folder.mkdir(parents=True)
     buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(TEXT), model_writer=buf, vocab_size=40,
-                                   model_type="unigram", character_coverage=1.0, bos_id=-1, eos_id=-1,
-                                   unk_id=0, pad_id=-1, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(TEXT),
+        model_writer=buf,
+        vocab_size=40,
+        model_type="unigram",
+        character_coverage=1.0,
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
+        pad_id=-1,
+        minloglevel=2,
+    )
     (folder / "sentencepiece.model").write_bytes(buf.getvalue())
     sp = spm.SentencePieceProcessor(model_file=str(folder / "sentencepiece.model"))
     vocab = ["<unk>", "<s>", "</s>"] + [sp.id_to_piece(i) for i in range(1, sp.get_piece_size())]
@@ -73,8 +90,14 @@ def build_tiny_model(folder: Path, seed: int) -> Path:
 def pack_argos(folder: Path, out: Path, src: str, dst: str) -> Path:
     """Zip folder as an .argosmodel: <name>/model/..., <name>/sentencepiece.model, <name>/metadata.json."""
     name = f"translate-{src}_{dst}"
-    meta = {"package_version": "1.0", "argos_version": "1.9", "from_code": src, "to_code": dst,
-            "from_name": src, "to_name": dst}
+    meta = {
+        "package_version": "1.0",
+        "argos_version": "1.9",
+        "from_code": src,
+        "to_code": dst,
+        "from_name": src,
+        "to_name": dst,
+    }
     with zipfile.ZipFile(out, "w") as z:
         for p in sorted(folder.rglob("*")):
             if p.is_file():

