@@ -10,12 +10,13 @@ naive:   the same prompt re-evaluated from scratch on every keystroke (KV reset)
 Reports p50/p95/p99 per path, ratios, and the share of characters a user would save by accepting
 the top suggestion whenever it matches what comes next. Writes benchmarks/results/autocomplete.json.
 
-    .venv/bin/python benchmarks/bench_autocomplete.py --keystrokes 500 --gap-ms 40
+    .venv/bin/python -m benchmarks.bench_autocomplete --keystrokes 500 --gap-ms 40
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import os
 import socket
@@ -27,9 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import median, pct, write  # noqa: E402
+from benchmarks.common import median, pct, write
 
 PROSE = (
     "Hi Sam,\n\nThanks for the update on the budget. The meeting has been moved to next Tuesday at 10am, "
@@ -73,6 +72,26 @@ def chars_saved(prefixes: list[str], tops: list[str]) -> float:
             pos += 1
         keys += 1
     return 1 - keys / len(full)
+
+
+def precision(prefixes: list[str], tops: list[str]) -> dict[str, float]:
+    """Of the keystrokes that showed a suggestion, the share whose first word the user then typed:
+    the text after the cursor starts with that word and the word ends there (so "me" shown as
+    "me|thod" before the user types "me " counts as wrong)."""
+    full = prefixes[-1]
+    shown = right = 0
+    for p, top in zip(prefixes, tops):
+        if not top:
+            continue
+        shown += 1
+        m = re.match(r"\s*[^\s]+", top)
+        word = m.group(0) if m else top
+        pos = len(p) + len(word)
+        if full.startswith(word, len(p)) and (
+            pos >= len(full) or not (full[pos].isalnum() or full[pos] == "_")
+        ):
+            right += 1
+    return {"shown": shown, "precision": round(right / shown, 3) if shown else 0.0}
 
 
 def stats(lat: list[float]) -> dict[str, float]:
@@ -156,6 +175,7 @@ def run_ours(
     kind: str,
     gap: float,
     budget_ms: float | None = None,
+    session: str = "",
 ) -> dict[str, Any]:
     lat, tops, sources = [], [], {"model": 0, "type_through": 0, "phrase": 0, "name": 0, "word": 0, "none": 0}
     model_calls = partial = 0
@@ -163,7 +183,7 @@ def run_ours(
     lat_other: list[float] = []  # answered without waiting: type-through, word completion, phrases
     for i, p in enumerate(prefixes):
         t0 = time.perf_counter()
-        body: dict[str, Any] = {"session": f"bench-{kind}", "prefix": p, "kind": kind}
+        body: dict[str, Any] = {"session": f"bench-{kind}{session}", "prefix": p, "kind": kind}
         if budget_ms is not None:
             body["budget_ms"] = budget_ms
         r = call(body)
@@ -183,6 +203,7 @@ def run_ours(
         "model_call_keystrokes": stats(lat_model) if lat_model else {},
         "other_keystrokes": stats(lat_other) if lat_other else {},
         "chars_saved": round(chars_saved(prefixes, tops), 3),
+        **precision(prefixes, tops),
     }
 
 
@@ -258,7 +279,11 @@ def run_server(
             lat.append((time.perf_counter() - t0) * 1000)
             tops.append(text)
             time.sleep(gap)
-        return {**stats(lat), "chars_saved": round(chars_saved(prefixes, tops), 3)}
+        return {
+            **stats(lat),
+            "chars_saved": round(chars_saved(prefixes, tops), 3),
+            **precision(prefixes, tops),
+        }
     finally:
         proc.terminate()
         proc.wait(10)
@@ -292,6 +317,11 @@ def main() -> None:
         "--budget-ms", type=float, default=None, help="budget sent with each request (default: the skill's)"
     )
     ap.add_argument("--only-ours", action="store_true", help="skip the server and naive paths (for sweeps)")
+    ap.add_argument(
+        "--finished-words",
+        action="store_true",
+        help="also run prose with the finished-word rule off (precision of shown suggestions vs savings)",
+    )
     args = ap.parse_args()
     from runtime.config import Config
     from assistant.services import Services
@@ -326,6 +356,15 @@ def main() -> None:
             print(f"[{kind}] {model_id}: {len(prefixes)} keystrokes", flush=True)
             ours = run_ours(call, prefixes, kind, args.gap_ms / 1000, args.budget_ms)
             print(f"  ours   {ours}", flush=True)
+            if args.finished_words and kind == "prose":
+                # the same keystrokes with the finished-word rule off, for precision vs savings
+                import dataclasses
+
+                skill.options = dataclasses.replace(opts, keep_finished_words=False)
+                off = run_ours(call, prefixes, kind, args.gap_ms / 1000, args.budget_ms, session="-off")
+                skill.options = opts
+                print(f"  ours, finished-word rule off {off}", flush=True)
+                results.setdefault("finished_words", {})[kind] = {"on": ours, "off": off}
             if args.only_ours:
                 results["kinds"][kind] = {"model": model_id, "ours": ours}
                 continue

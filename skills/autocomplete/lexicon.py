@@ -47,6 +47,12 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self._words)
 
+    def rank(self, word: str) -> int | None:
+        """Return the frequency rank of word (0 = most frequent), or None when it is not a word here."""
+        key = word.lower()
+        i = bisect.bisect_left(self._words, key)
+        return self._rank[i] if i < len(self._words) and self._words[i] == key else None
+
     def complete(self, part: str, k: int = 3) -> list[str]:
         """Return up to k words that start with part (case-insensitive) and are longer than it,
         most frequent first, in the case of part's first letter."""
@@ -92,7 +98,13 @@ def document_words(prefix: str, suffix: str, kind: Kind, part: str) -> list[str]
 
 
 def complete_word(
-    part: str, kind: Kind, prefix: str, suffix: str, lexicon: Lexicon | None, k: int = 3
+    part: str,
+    kind: Kind,
+    prefix: str,
+    suffix: str,
+    lexicon: Lexicon | None,
+    k: int = 3,
+    keep_finished: bool = True,
 ) -> list[str]:
     """Return up to k completions (the text to insert) of the word being typed: document words first,
     then the lexicon. Code matches case exactly; prose ignores case and keeps the typed case."""
@@ -100,7 +112,19 @@ def complete_word(
         return []
     out: list[str] = []
     low = part.lower()
+    # A typed part that is itself a more frequent word than a longer one is most likely finished:
+    # "send me" must not become "send method". Prose only: in code a short name is usually a prefix.
+    own = lexicon.rank(part) if lexicon is not None and kind == "prose" and keep_finished else None
+
+    def finished_here(word: str) -> bool:
+        if own is None or lexicon is None:
+            return False
+        r = lexicon.rank(word)
+        return r is None or r > own
+
     for w in document_words(prefix, suffix, kind, part):
+        if finished_here(w):
+            continue
         if len(w) > len(part) + 1 and (w.startswith(part) if kind == "code" else w.lower().startswith(low)):
             full = w if kind == "code" else _match_case(part, w)
             if full not in out:
@@ -109,7 +133,7 @@ def complete_word(
             break
     if lexicon is not None and len(out) < k:
         for w in lexicon.complete(part, k):
-            if kind == "code" and not w.startswith(part):
+            if kind == "code" and not w.startswith(part) or finished_here(w):
                 continue
             if w not in out:
                 out.append(w)

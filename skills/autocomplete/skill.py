@@ -16,11 +16,11 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from runtime.errors import Busy
 
-from runtime.engines.base import GenerationOptions
+from runtime.engines.base import GenerationOptions, TextEngine
 from skills.autocomplete.context import ContextProvider, NoContext
 from skills.autocomplete.kvstate import Snapshot, common_prefix, kv_for
 from skills.autocomplete.lexicon import Lexicon, complete_word, vocabulary_words, word_part
@@ -36,6 +36,9 @@ from skills.autocomplete.types import (
     Suggestion,
 )
 
+if TYPE_CHECKING:
+    from runtime.runtime import Runtime
+
 log = logging.getLogger(__name__)
 MODEL_SCORE = 0.5
 # a snapshot is restored only when it saves more than this many tokens over the live cache
@@ -48,20 +51,20 @@ class EngineSource(Protocol):
 
     def model_for(self, role: str) -> str: ...
 
-    def use(self, model_id: str, timeout: float | None = None) -> AbstractContextManager[Any]: ...
+    def use(self, model_id: str, timeout: float | None = None) -> AbstractContextManager[TextEngine]: ...
 
 
 class RuntimeEngines:
     """EngineSource over runtime.runtime.Runtime (its scheduler queues and loads models)."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
     def model_for(self, role: str) -> str:
-        return str(self.runtime.model_for(role))
+        return self.runtime.model_for(role)
 
-    def use(self, model_id: str, timeout: float | None = None) -> AbstractContextManager[Any]:
-        return self.runtime.scheduler.use(model_id, timeout)  # type: ignore[no-any-return]
+    def use(self, model_id: str, timeout: float | None = None) -> AbstractContextManager[TextEngine]:
+        return self.runtime.scheduler.use(model_id, timeout)
 
 
 class Autocomplete:
@@ -184,7 +187,15 @@ class Autocomplete:
             lexicon = self._lexicons.get((self._model_id(req.kind), req.kind))
             seen = {x.text for x in out}
             for i, text in enumerate(
-                complete_word(part, req.kind, req.prefix, req.suffix, lexicon, req.max_suggestions)
+                complete_word(
+                    part,
+                    req.kind,
+                    req.prefix,
+                    req.suffix,
+                    lexicon,
+                    req.max_suggestions,
+                    self.options.keep_finished_words,
+                )
             ):
                 if text not in seen:
                     out.append(Suggestion(text, "word", 0.45 - 0.01 * i))

@@ -98,6 +98,8 @@ class AutocompleteOptions:
         model is ~4x bigger, and editors allow far more).
     word_completion: complete the word being typed from the document and the vocabulary without
         calling the model (see lexicon.py).
+    keep_finished_words: in prose, do not extend a typed word that is itself more frequent than its
+        completions ("send me" is finished; "method" would be a wrong guess).
     max_tokens_prose / max_tokens_code: generation length; short suggestions keep latency low.
     window_chars_prose / window_chars_code: at most this much text before the cursor goes into the
         prompt; the window start only moves when it must, so consecutive prompts share a prefix.
@@ -113,6 +115,7 @@ class AutocompleteOptions:
     budget_ms: float = 20.0
     budget_ms_code: float = 80.0
     word_completion: bool = True
+    keep_finished_words: bool = True
     max_tokens_prose: int = 8
     max_tokens_code: int = 16
     window_chars_prose: int = 800

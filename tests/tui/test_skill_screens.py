@@ -42,8 +42,8 @@ async def test_translate_as_you_type(tui_config, services) -> None:  # type: ign
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("f2")
         await pilot.pause(0.3)
-        area = app.screen.query_one("#source-text")
-        area.focus()
+        # the screen opens with the text focused: the first keys go there, not into the dropdown
+        assert app.screen.focused is app.screen.query_one("#source-text")
         await pilot.press(*"Good morning. The library opens at nine.")
         out = app.screen.query_one("#target-text")
         await _until(pilot, lambda: "biblioteca" in str(out.render()).lower(), timeout=30)
@@ -110,6 +110,52 @@ async def test_memory_search_and_forget_an_event(tui_config, services) -> None: 
         await pilot.click("#forget-event")
         await _until(pilot, lambda: mem.get(Caller("user", owner=True), ev.id) is None, timeout=20)
         assert not mem.search(Caller("user", owner=True), "quarterly budget")
+
+
+async def test_enter_resolves_a_reference_and_searches_plain_words(tui_config, services) -> None:  # type: ignore[no-untyped-def]
+    """Enter does what the text asks: "that file" resolves to the file, not to old events that
+    merely contain the word "file"; plain words are searched. The status line says which."""
+    backend = LocalBackend(services)
+    from skills.memory.model import Caller
+
+    mem = backend.memory()
+    noise = mem.push(
+        Caller("chat"),
+        {
+            "kind": "message",
+            "title": "file a complaint",
+            "body": "we should file a complaint about the file server",
+        },
+    )
+    doc = mem.push(
+        Caller("editor"),
+        {"kind": "file_opened", "title": "roadmap-2027.odt", "uri": "file:///home/u/roadmap-2027.odt"},
+    )
+    app = make_app(tui_config, warm=False, backend=backend)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause(0.5)
+        box = app.screen.query_one("#memory-query")
+        box.focus()
+        box.value = "that file"
+        await pilot.press("enter")
+        table = app.screen.query_one("#memory-table")
+        status = app.screen.query_one("#memory-status")
+        await _until(pilot, lambda: "resolved" in str(status.render()), timeout=20)
+        assert table.get_row_at(0)[0] == str(doc.id)
+        box.value = "complaint"
+        await pilot.press("enter")
+        await _until(pilot, lambda: "searched" in str(status.render()), timeout=20)
+        assert table.get_row_at(0)[0] == str(noise.id)
+
+
+def test_which_queries_read_as_references() -> None:
+    from assistant.tui.screens.memory import looks_like_reference
+
+    for q in ("that file", "her", "the PDF from yesterday", "who sent the contract", "it"):
+        assert looks_like_reference(q), q
+    for q in ("quarterly budget", "complaint", "file server logs", ""):
+        assert not looks_like_reference(q), q
 
 
 async def test_chat_answer_cites_memory(tui_config, services) -> None:  # type: ignore[no-untyped-def]

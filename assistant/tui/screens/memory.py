@@ -4,6 +4,7 @@ pause/resume capture and retention."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -69,6 +70,17 @@ class MemoryScreen(AppScreen):
         self.app.call_from_thread(self._fill, rows, stats)
 
     @on(Input.Submitted, "#memory-query")
+    def submitted(self) -> None:
+        """Enter does what the text asks: a reference ("that file", "her", "the PDF from yesterday")
+        is resolved, anything else is searched as words; the status line says which."""
+        q = self.query_one("#memory-query", Input).value.strip()
+        if not q:
+            self.refresh_timeline()
+        elif looks_like_reference(q):
+            self.run_query(q, resolve=True)
+        else:
+            self.run_query(q, resolve=False)
+
     @on(Button.Pressed, "#memory-search")
     def search(self) -> None:
         q = self.query_one("#memory-query", Input).value.strip()
@@ -87,13 +99,15 @@ class MemoryScreen(AppScreen):
     def run_query(self, q: str, resolve: bool) -> None:
         if resolve:
             rows = [(c.event, "; ".join(c.reasons)) for c in self.backend.memory_resolve(q)]
+            did = f"resolved “{q}” as a reference (the Search button searches its words)"
         else:
             rows = [
                 (h.event, f"score {h.score:.2f}") for h in self.backend.memory_search(q, self._app_filter())
             ]
-        self.app.call_from_thread(self._fill, rows, self.backend.memory_stats())
+            did = f"searched for the words “{q}” (the Resolve button reads it as a reference)"
+        self.app.call_from_thread(self._fill, rows, self.backend.memory_stats(), did)
 
-    def _fill(self, rows: list[tuple[Any, str]], stats: dict[str, Any]) -> None:
+    def _fill(self, rows: list[tuple[Any, str]], stats: dict[str, Any], did: str = "") -> None:
         t = self.query_one("#memory-table", DataTable)
         t.clear()
         self._events = {e.id: e for e, _ in rows}
@@ -107,7 +121,8 @@ class MemoryScreen(AppScreen):
         paused = bool(stats.get("paused"))
         self.query_one("#pause", Button).label = "Resume capture" if paused else "Pause capture"
         self.query_one("#memory-status", Static).update(
-            f"{stats.get('events', len(rows))} events · {'paused' if paused else 'capturing'} · "
+            (f"{did} · " if did else "")
+            + f"{stats.get('events', len(rows))} events · {'paused' if paused else 'capturing'} · "
             f"{'encrypted (SQLCipher)' if stats.get('encrypted') else 'NOT encrypted'}"
         )
 
@@ -168,3 +183,19 @@ class MemoryScreen(AppScreen):
             purged = self.backend.memory_retention(float(raw))
             self.app.notify(f"retention {raw} days; purged {purged} expired event(s)")
             self.refresh_timeline()
+
+
+# Words that make a query point at one thing rather than ask for matching text.
+_DEICTIC = frozenset(
+    "that this those these it its her him she he them they his hers who whom whose which "
+    "yesterday earlier ago last latest recent recently just".split()
+)
+
+
+def looks_like_reference(query: str) -> bool:
+    """Whether Enter should resolve the query as a reference ("that file", "her", "the PDF from
+    yesterday", "who sent the contract") rather than search its words ("budget 2025")."""
+    words = re.findall(r"[\w']+", query.lower())
+    if not words:
+        return False
+    return words[0] == "the" or any(w in _DEICTIC for w in words)

@@ -29,6 +29,9 @@ LANGS = [
 class TranslateScreen(AppScreen):
     """Text translation and live captions."""
 
+    # the first keys typed go into the text, not into the language dropdown
+    AUTO_FOCUS = "#source-text"
+
     BINDINGS = [
         ("ctrl+l", "captions_file", "Captions from file"),
         ("ctrl+k", "captions_stop", "Stop captions"),

@@ -39,3 +39,20 @@ def test_word_part_by_kind() -> None:
     assert word_part("don't wa", "prose") == "wa"
     assert word_part("ends with space ", "prose") == ""
     assert word_part("x = 12", "code") == ""
+
+
+def test_a_finished_frequent_word_is_not_extended_into_a_rarer_one():
+    # "me" is more frequent than "method" and "meeting": "send me" is finished, not "send method"
+    lex = Lexicon(["the", "me", "meeting", "method", "mee"])
+    assert complete_word("me", "prose", "could you send me", "", lex, 3) == []
+    assert complete_word("me", "prose", "the meeting notes. Send me", "", lex, 3) == []
+    # a part that is not a word, or a rarer word than its completion, still completes
+    assert complete_word("meet", "prose", "the meeting notes. The meet", "", lex, 1) == ["ing"]
+    assert complete_word("mee", "prose", "x mee", "", Lexicon(["meeting", "mee"]), 1) == ["ting"]
+    # code keeps completing short names: an identifier is usually a prefix of a longer one
+    assert complete_word("me", "code", "x = me", "", lex, 1) != []
+
+
+def test_lexicon_rank_is_the_frequency_order():
+    lex = Lexicon(["the", "Me", "method"])
+    assert (lex.rank("the"), lex.rank("me"), lex.rank("METHOD"), lex.rank("nope")) == (0, 1, 2, None)
