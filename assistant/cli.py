@@ -60,6 +60,8 @@ class LazyGroup(click.Group):
         "translate": "assistant.cli_translate:translate",
         "listen": "assistant.cli_translate:listen",
         "memory": "assistant.cli_memory:memory",
+        "connectors": "assistant.cli_connectors:connectors",
+        "hook": "assistant.cli_connectors:hook",
         "tui": "assistant.tui.app:tui_command",
     }
 

@@ -115,7 +115,14 @@ class DaemonServer:
         self.server = uvicorn.Server(self.config)
 
     async def serve(self) -> None:
-        await self.server.serve(sockets=list(self.listeners.sockets))
+        from assistant.daemon.connectors import start_scheduler
+
+        connectors = start_scheduler(self.app)  # enabled connectors run on their schedules while serving
+        try:
+            await self.server.serve(sockets=list(self.listeners.sockets))
+        finally:
+            if connectors is not None:
+                await connectors.stop()
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM."""
