@@ -14,7 +14,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # 1. System packages (Debian/Ubuntu as root, or with sudo). Other systems: see README.
 apt_pkgs=(build-essential cmake python3-venv python3-dev libportaudio2)
-[ "$mode" = test ] && apt_pkgs+=(espeak-ng sox tmux)
+[ "$mode" = test ] && apt_pkgs+=(espeak-ng sox tmux zsh)
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
   for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
