@@ -109,21 +109,29 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print facts and plans as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print facts, plans and models per role as JSON.")
+@click.option(
+    "--calibrate", is_flag=True, help="Measure each installed text model's speed here first (cached)."
+)
 @click.pass_obj
 @friendly
-def doctor(cfg: Config, as_json: bool) -> None:
-    """Show what this machine has and where each engine family would run, with reasons."""
+def doctor(cfg: Config, as_json: bool, calibrate: bool) -> None:
+    """Show what this machine has, where each engine family would run, and which model serves each
+    role, with reasons."""
+    from runtime.calibrate import calibrate_installed, current_calibrations, role_plan
     from runtime.doctor import doctor_json, doctor_tables
-    from runtime.planner import PlanOptions, plan_all
-    from runtime.probe import probe
 
-    facts = probe()
-    plans = plan_all(facts, PlanOptions(force_device=cfg.device, threads=cfg.threads))
+    rt = make_runtime(cfg)
+    try:
+        if calibrate:
+            calibrate_installed(rt, force=True, report=lambda m: err_console.print(f"[dim]{m}[/]"))
+        roles, cals = role_plan(rt), current_calibrations(rt)
+    finally:
+        rt.close()
     if as_json:
-        click.echo(json.dumps(doctor_json(facts, plans), indent=2))
+        click.echo(json.dumps(doctor_json(rt.facts, rt.plans, roles, cals), indent=2))
         return
-    for table in doctor_tables(facts, plans):
+    for table in doctor_tables(rt.facts, rt.plans, roles, cals):
         console.print(table)
 
 

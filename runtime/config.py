@@ -10,6 +10,14 @@ Environment variables (all optional):
   ASSISTANT_QUEUE_TIMEOUT seconds a request may wait for a busy model (default 120)
   ASSISTANT_CHAT_MODEL    default chat model id
   ASSISTANT_SMALL_MODEL   default small/autocomplete model id
+  ASSISTANT_CHAT_MODEL, ASSISTANT_SMALL_MODEL, ASSISTANT_GROUNDED_MODEL, ASSISTANT_VOICE_MODEL,
+  ASSISTANT_FIM_MODEL     when set, force that model for the role (chat also forces grounded and
+                          voice unless they are set); unset, the role planner picks (runtime/roles.py)
+  ASSISTANT_CHAT_MIN_TPS  chat must stream at least this many tokens/s (default 8)
+  ASSISTANT_GROUNDED_MAX_TTFT  a grounded answer's first token within this many seconds (default 2)...
+  ASSISTANT_GROUNDED_PROMPT_TOKENS  ...for a prompt this long (default 300)
+  ASSISTANT_VOICE_MAX_TTFT  a spoken reply's first token within this many seconds (default 1)
+  ASSISTANT_AUTOCOMPLETE_MIN_TPS, ASSISTANT_FIM_MIN_TPS  generation speed those roles need (30, 20)
   ASSISTANT_ALLOWED_ORIGINS  comma-separated browser origins the daemon's TCP listener accepts
                           (default none: every browser Origin is refused)
 """
@@ -58,6 +66,15 @@ class Config:
     small_model: str = "smollm2-135m"
     allowed_origins: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
+    # role targets for the role planner (runtime/roles.py)
+    chat_min_tps: float = 8.0
+    grounded_max_ttft: float = 2.0
+    grounded_prompt_tokens: int = 300
+    voice_max_ttft: float = 1.0
+    autocomplete_min_tps: float = 30.0
+    fim_min_tps: float = 20.0
+    # (role, model id, setting) for each role the user forced through the environment
+    forced_models: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -102,11 +119,38 @@ class Config:
                 for o in env.get("ASSISTANT_ALLOWED_ORIGINS", "").split(",")
                 if o.strip()
             ),
+            chat_min_tps=_float(env, "ASSISTANT_CHAT_MIN_TPS", 8.0),
+            grounded_max_ttft=_float(env, "ASSISTANT_GROUNDED_MAX_TTFT", 2.0),
+            grounded_prompt_tokens=_int(env, "ASSISTANT_GROUNDED_PROMPT_TOKENS") or 300,
+            voice_max_ttft=_float(env, "ASSISTANT_VOICE_MAX_TTFT", 1.0),
+            autocomplete_min_tps=_float(env, "ASSISTANT_AUTOCOMPLETE_MIN_TPS", 30.0),
+            fim_min_tps=_float(env, "ASSISTANT_FIM_MIN_TPS", 20.0),
+            forced_models=_forced_models(env),
         )
 
     def with_(self, **changes: object) -> "Config":
         """Return a copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# which environment variable forces which roles; the first one set for a role wins
+_FORCING = (
+    ("ASSISTANT_GROUNDED_MODEL", ("grounded",)),
+    ("ASSISTANT_VOICE_MODEL", ("voice",)),
+    ("ASSISTANT_FIM_MODEL", ("fim",)),
+    ("ASSISTANT_CHAT_MODEL", ("chat", "grounded", "voice")),
+    ("ASSISTANT_SMALL_MODEL", ("autocomplete",)),
+)
+
+
+def _forced_models(env: Mapping[str, str]) -> tuple[tuple[str, str, str], ...]:
+    out: dict[str, tuple[str, str, str]] = {}
+    for var, roles in _FORCING:
+        model = env.get(var, "").strip()
+        if model:
+            for role in roles:
+                out.setdefault(role, (role, model, var))
+    return tuple(out.values())
 
 
 def _runtime_dir(env: Mapping[str, str]) -> Path:

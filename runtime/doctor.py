@@ -5,13 +5,17 @@ Only rendering lives here; the CLI probes and plans, then prints what these func
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from rich.console import Group
 from rich.table import Table
 
 from runtime.planner import DevicePlan, EnginePlan
 from runtime.probe import Facts
+
+if TYPE_CHECKING:
+    from runtime.calibrate import Calibration
+    from runtime.roles import RoleChoice
 
 
 def _gib(n: int) -> str:
@@ -88,9 +92,35 @@ def plans_table(plans: dict[str, EnginePlan]) -> Table:
     return t
 
 
-def doctor_tables(facts: Facts, plans: dict[str, EnginePlan]) -> list[Table]:
-    """Return the doctor report as rich tables: machine, engines, plans."""
-    return [machine_table(facts), backends_table(facts), plans_table(plans)]
+def roles_table(roles: Mapping[str, RoleChoice], calibrations: Sequence[Calibration] = ()) -> Table:
+    """Return one row per role: the model chosen, its target, whether it meets it, and why."""
+    t = Table(title="Models per role (measured on this device)", title_justify="left", show_lines=True)
+    t.add_column("role", style="bold")
+    t.add_column("model", style="cyan")
+    t.add_column("target")
+    t.add_column("meets", justify="center")
+    t.add_column("why")
+    mark = {True: "✓", False: "✗", None: "–"}
+    for role, c in roles.items():
+        t.add_row(role, c.model_id + (" (forced)" if c.forced else ""), c.target, mark[c.meets], c.reason)
+    if calibrations:
+        t.caption = "calibrated: " + "; ".join(
+            f"{c.model_id} {c.prompt_tps:.0f} prompt tok/s, {c.gen_tps:.1f} gen tok/s" for c in calibrations
+        )
+    return t
+
+
+def doctor_tables(
+    facts: Facts,
+    plans: dict[str, EnginePlan],
+    roles: Mapping[str, RoleChoice] | None = None,
+    calibrations: Sequence[Calibration] = (),
+) -> list[Table]:
+    """Return the doctor report as rich tables: machine, engines, plans (and models per role)."""
+    tables = [machine_table(facts), backends_table(facts), plans_table(plans)]
+    if roles:
+        tables.append(roles_table(roles, calibrations))
+    return tables
 
 
 def render(facts: Facts, plans: dict[str, EnginePlan]) -> Group:
@@ -98,15 +128,33 @@ def render(facts: Facts, plans: dict[str, EnginePlan]) -> Group:
     return Group(*doctor_tables(facts, plans))
 
 
-def doctor_json(facts: Facts, plans: dict[str, EnginePlan]) -> dict[str, Any]:
-    """Return the doctor report as JSON-able builtins: {"facts": ..., "plans": {family: ...}}."""
-    return {
+def doctor_json(
+    facts: Facts,
+    plans: dict[str, EnginePlan],
+    roles: Mapping[str, RoleChoice] | None = None,
+    calibrations: Sequence[Calibration] = (),
+) -> dict[str, Any]:
+    """Return the doctor report as JSON-able builtins: {"facts", "plans": {family: ...}}, plus
+    "roles" {role: choice} and "calibrations" [...] when given."""
+    out: dict[str, Any] = {
         "facts": facts.to_dict(),
         "plans": {
             family: {"primary": plan.primary.device, "candidates": [c.to_dict() for c in plan.candidates]}
             for family, plan in plans.items()
         },
     }
+    if roles is not None:
+        out["roles"] = {role: c.to_dict() for role, c in roles.items()}
+        out["calibrations"] = [c.to_dict() for c in calibrations]
+    return out
 
 
-__all__ = ["backends_table", "doctor_json", "doctor_tables", "machine_table", "plans_table", "render"]
+__all__ = [
+    "backends_table",
+    "doctor_json",
+    "doctor_tables",
+    "machine_table",
+    "plans_table",
+    "render",
+    "roles_table",
+]

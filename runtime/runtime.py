@@ -20,6 +20,8 @@ ROLE_DEFAULTS = {
     "code": "chat_model",
     "fim": "chat_model",
     "autocomplete": "small_model",
+    "grounded": "chat_model",
+    "voice": "chat_model",
 }
 DEFAULT_CTX = 4096
 
@@ -68,14 +70,23 @@ class Runtime:
         return ram // 2 or None
 
     # -- models ------------------------------------------------------------------------------
+    @functools.cached_property
+    def roles(self) -> dict[str, Any]:
+        """The role plan: which installed model serves each role here, and why (runtime/roles.py)."""
+        from runtime.calibrate import role_plan
+
+        return role_plan(self)
+
     def model_for(self, role: str) -> str:
-        """Return the configured model id for a role ("chat", "code", "autocomplete", ...)."""
+        """Return the model id for a role ("chat", "grounded", "code", "autocomplete", ...): forced by
+        a setting, else the role plan's choice from measured speeds, else the configured default."""
         attr = ROLE_DEFAULTS.get(role)
         if attr is None:
             raise ModelNotFound(
                 f"no model is configured for role {role!r}", f"roles: {', '.join(ROLE_DEFAULTS)}"
             )
-        return str(getattr(self.config, attr))
+        planned = self.roles.get("chat" if role == "code" else role)
+        return str(planned.model_id) if planned is not None else str(getattr(self.config, attr))
 
     def _estimate(self, model_id: str) -> int:
         try:
