@@ -43,12 +43,15 @@ def test_word_part_by_kind() -> None:
 
 def test_a_finished_frequent_word_is_not_extended_into_a_rarer_one():
     # "me" is more frequent than "method" and "meeting": "send me" is finished, not "send method"
-    lex = Lexicon(["the", "me", "meeting", "method", "mee"])
+    lex = Lexicon(["the", "me", *[f"w{i}" for i in range(10)], "meeting", "method", "mee"])
     assert complete_word("me", "prose", "could you send me", "", lex, 3) == []
     assert complete_word("me", "prose", "the meeting notes. Send me", "", lex, 3) == []
     # a part that is not a word, or a rarer word than its completion, still completes
     assert complete_word("meet", "prose", "the meeting notes. The meet", "", lex, 1) == ["ing"]
     assert complete_word("mee", "prose", "x mee", "", Lexicon(["meeting", "mee"]), 1) == ["ting"]
+    # a common word whose completion is not much rarer is still completed ("upd" -> "update")
+    lex2 = Lexicon([*[f"a{i}" for i in range(5)], "upd", *[f"b{i}" for i in range(5)], "update"])
+    assert complete_word("upd", "prose", "x upd", "", lex2, 1) == ["ate"]
     # code keeps completing short names: an identifier is usually a prefix of a longer one
     assert complete_word("me", "code", "x = me", "", lex, 1) != []
 
