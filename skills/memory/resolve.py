@@ -1,32 +1,67 @@
-"""Reference resolution: "that file", "her", "the PDF I had open yesterday in the browser" -> ranked
-candidate events, each with the reasons it matched.
+"""Reference resolution: "that file", "her", "the draft budget spreadsheet", "the PDF from the mail two
+days ago", "who asked for the hiring plan" -> ranked candidate events, each with the reasons it matched
+and, when the answer is a person, that person as the resolved entity.
 
-The phrase is read for cues (a kind of thing, a file type, an app, a time, a person pronoun, and
-any remaining content words); candidates are the recent visible events that carry some cue, plus
-keyword hits for the content words; each cue that holds adds to the score and to the reasons.
+The phrase is read for cues (parse_reference): kinds and file types implied by words ("spreadsheet"
+-> .xlsx/.ods, "the page" -> a visit, "the meeting" -> a calendar event), apps ("in the browser"), a
+time window (reftime.py), whether the answer is a person ("who sent ..."), a person pronoun, and the
+remaining content words, weighted by how rare they are. Candidates are the recent events carrying a
+cue, those in the time window, and keyword hits for the content words (through Searcher, so query
+text never becomes FTS5 syntax). Each cue that holds adds to the score and to the reasons; content
+coverage counts every distinguishing word, so "draft" beats "final" when the phrase says draft.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 from skills.memory.model import DAY, Candidate, Event, Filters, SearchOptions
+from skills.memory.reftime import WORDS as TIME_WORDS
+from skills.memory.reftime import TimeCue, parse_time
 from skills.memory.search import Searcher, where_clause
 from skills.memory.store import EVENT_COLS, MemoryStore, to_event
-from skills.memory.text import STOPWORDS, day_start, tokens
+from skills.memory.text import STOPWORDS, tokens
 
 KIND_WORDS = {
-    "file_opened": "file files document documents doc docs spreadsheet sheet slides presentation deck image photo "
-    "picture report draft folder opened open",
-    "url": "page pages link links site website url article tab webpage video browsing",
-    "message": "message messages email emails mail text sms chat dm reply thread sent wrote",
-    "contact": "contact contacts person number phone",
-    "calendar": "meeting meetings appointment invite calendar call standup",
+    "file_opened": "file files document documents doc docs spreadsheet spreadsheets sheet workbook slides "
+    "presentation deck image photo picture screenshot folder opened open editing edited",
+    "url": "page pages link links site website url article tab webpage browsing visited post blog",
+    "message": "message messages email emails mail mails text sms chat dm reply thread wrote sent",
+    "contact": "contact contacts phone number address",
+    "calendar": "meeting meetings appointment invite invitation calendar call standup sync",
     "note": "note notes memo",
     "clipboard": "copied clipboard pasted snippet",
+    "x-git": "commit commits branch repo repository merged checkout",
+    "x-shell": "command commands ran terminal",
 }
-WORD_KIND = {w: k for k, words in KIND_WORDS.items() for w in words.split()}
+WORD_KINDS: dict[str, tuple[str, ...]] = {}
+for _k, _ws in KIND_WORDS.items():
+    for _w in _ws.split():
+        WORD_KINDS[_w] = (*WORD_KINDS.get(_w, ()), _k)
+# Words that name a file type: each implies its extensions.
+TYPE_EXTS = {
+    "spreadsheet": ("xlsx", "xls", "ods", "csv", "numbers"),
+    "spreadsheets": ("xlsx", "xls", "ods", "csv", "numbers"),
+    "sheet": ("xlsx", "xls", "ods", "csv"),
+    "workbook": ("xlsx", "xls", "ods"),
+    "excel": ("xlsx", "xls"),
+    "pdf": ("pdf",),
+    "document": ("docx", "doc", "odt", "rtf", "pdf", "md", "txt"),
+    "doc": ("docx", "doc", "odt"),
+    "slides": ("pptx", "ppt", "odp", "key"),
+    "presentation": ("pptx", "ppt", "odp", "key"),
+    "deck": ("pptx", "ppt", "odp", "key", "pdf"),
+    "image": ("png", "jpg", "jpeg", "gif", "webp", "heic", "svg"),
+    "photo": ("jpg", "jpeg", "png", "heic"),
+    "picture": ("jpg", "jpeg", "png", "heic", "gif"),
+    "screenshot": ("png", "jpg"),
+    "video": ("mp4", "mov", "mkv", "webm"),
+    "archive": ("zip", "tar", "gz", "7z"),
+}
 EXTENSIONS = {
     "pdf",
     "docx",
@@ -47,64 +82,135 @@ EXTENSIONS = {
     "mp4",
     "odt",
     "ods",
+    "odp",
+    "svg",
+    "gif",
+    "json",
+    "html",
+    "key",
+    "numbers",
+    "rtf",
 }
 PRONOUNS = {
-    "her": "she",
-    "she": "she",
-    "him": "he",
-    "he": "he",
-    "them": "they",
-    "they": "they",
-    "someone": "they",
+    "her": "f",
+    "she": "f",
+    "hers": "f",
+    "him": "m",
+    "he": "m",
+    "his": "m",
+    "them": "",
+    "they": "",
+    "someone": "",
+    "somebody": "",
 }
+DEICTIC = {"it", "that", "this", "those", "these", "there"}
 APP_FAMILIES = {
     "browser": ("browser", "firefox", "chrome", "chromium", "safari", "edge", "brave", "vivaldi", "opera"),
-    "mail": ("mail", "thunderbird", "outlook", "gmail", "evolution"),
-    "editor": ("editor", "code", "vim", "emacs", "writer", "word"),
-    "chat": ("chat", "slack", "signal", "telegram", "whatsapp", "matrix", "element", "discord"),
-    "terminal": ("terminal", "shell", "konsole", "iterm"),
+    "mail": ("mail", "email", "thunderbird", "outlook", "gmail", "evolution", "inbox"),
+    "editor": ("editor", "code", "vim", "emacs", "writer", "word", "gedit"),
+    "chat": ("chat", "slack", "signal", "telegram", "whatsapp", "matrix", "element", "discord", "teams"),
+    "terminal": ("terminal", "shell", "konsole", "iterm", "bash", "zsh"),
 }
-FAMILY_KIND = {"browser": "url", "mail": "message", "chat": "message"}
-# Cues used up by parsing, so they are not searched as content words.
-_CUE_WORDS = (
-    set(WORD_KIND)
-    | EXTENSIONS
-    | set(PRONOUNS)
-    | {w for f in APP_FAMILIES.values() for w in f}
-    | {
-        "that",
-        "this",
-        "those",
-        "these",
-        "yesterday",
-        "today",
-        "earlier",
-        "ago",
-        "last",
-        "week",
-        "night",
-        "morning",
-        "afternoon",
-        "evening",
-        "just",
-        "now",
-        "recent",
-        "recently",
-        "had",
-        "was",
-        "looking",
-        "saw",
-        "seen",
-        "app",
-        "hour",
-        "minute",
-        "minutes",
-        "hours",
-        "one",
-        "thing",
-        "ones",
-    }
+FAMILY_KIND = {"browser": "url", "mail": "message", "chat": "message", "terminal": "x-shell"}
+# Verbs that, after "who", ask for the person behind a message or request.
+ASK_VERBS = {
+    "sent",
+    "send",
+    "asked",
+    "ask",
+    "asking",
+    "wants",
+    "want",
+    "wanted",
+    "wrote",
+    "emailed",
+    "shared",
+    "requested",
+    "mentioned",
+    "said",
+    "told",
+    "needs",
+    "needed",
+    "forwarded",
+    "messaged",
+    "replied",
+    "invited",
+    "organised",
+    "organized",
+    "suggested",
+    "proposed",
+    "recommended",
+}
+MEETING_VERBS = {"attending", "attended", "coming", "invited", "joining", "joined", "organised", "organized"}
+GRAMMAR = {
+    "had",
+    "have",
+    "was",
+    "were",
+    "is",
+    "are",
+    "looking",
+    "look",
+    "saw",
+    "seen",
+    "see",
+    "app",
+    "thing",
+    "one",
+    "ones",
+    "the",
+    "from",
+    "with",
+    "about",
+    "in",
+    "on",
+    "at",
+    "for",
+    "of",
+    "my",
+    "me",
+    "i",
+    "did",
+    "do",
+    "got",
+    "get",
+    "received",
+    "find",
+    "show",
+    "open",
+    "which",
+    "what",
+    "who",
+    "whom",
+    "whose",
+    "version",
+    "s",
+    "again",
+    "up",
+    "out",
+    "we",
+    "you",
+    "our",
+}
+# First names by usual gender, for "her" and "him"; names not listed count as either.
+_FEMALE = set(
+    "ana anna maria mary sofia sophie emma olivia ava mia isabella amelia charlotte emily grace chloe lucy laura "
+    "sarah sara julia carla clara elena helena ines joana beatriz marta rita paula teresa rosa lucia camila "
+    "valentina fernanda gabriela mariana leticia priya ananya aisha fatima yuki mei li hana jessica jennifer "
+    "linda susan karen nancy lisa betty helen sandra donna carol ruth sharon michelle kim amy anne alice eva "
+    "nina lena hannah leah rachel rebecca natalie zoe ella lily diana dana fiona claire kate katie megan "
+    "nora olga irene ingrid freya astrid greta elsa heidi marie louise chiara giulia francesca ada".split()
 )
+_MALE = set(
+    "bruno joao john james robert michael william david richard joseph thomas charles daniel matthew anthony "
+    "mark paul steven andrew kenneth joshua kevin brian george edward ronald timothy jason jeffrey ryan jacob "
+    "gary nicholas eric jonathan stephen larry justin scott brandon frank benjamin gregory samuel raymond "
+    "patrick alexander jack dennis jerry tyler aaron jose adam henry nathan douglas peter zachary kyle noah "
+    "ethan liam lucas mateus pedro tiago rui miguel diogo carlos luis jorge manuel antonio francisco rafael "
+    "hugo andre ricardo marco luca giovanni hans lars sven erik olaf raj arjun rahul omar ali ahmed hiro kenji "
+    "wei chen tom ben sam max leo oscar felix victor ivan igor dmitri tomas martin simon oliver harry".split()
+)
+_QUOTE = re.compile(r"[\"“”'‘’]([^\"“”'‘’]{2,80})[\"“”'‘’]")
 
 
 @dataclass(frozen=True)
@@ -114,55 +220,125 @@ class Reference:
     kinds: tuple[str, ...] = ()
     kind_words: tuple[str, ...] = ()  # the word that named each kind, for the reasons
     extensions: tuple[str, ...] = ()
+    ext_word: str = ""
     app_words: tuple[str, ...] = ()
     since: float | None = None
     until: float | None = None
     when: str = ""
-    person: str | None = None  # "she", "he", "they"
+    person: str | None = None  # "she", "he", "they": a pronoun; "who": the answer is a person
     terms: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()  # per term: 1 for content words, less for words that are also cues
+    time: TimeCue | None = None
+    asks: bool = False  # "who sent/asked/wants": the person behind a message or request
+    deictic: bool = False  # "that", "it": the most recent fitting thing
+    phrases: tuple[str, ...] = field(default=())  # quoted text, matched whole
+
+
+def _stem(t: str) -> str:
+    if len(t) > 4 and t.endswith("ies"):
+        return t[:-3] + "y"
+    if len(t) > 3 and t.endswith("s") and not t.endswith("ss"):
+        return t[:-1]
+    return t
 
 
 def parse_reference(text: str, now: float) -> Reference:
     """Return the cues in a reference phrase."""
     toks = tokens(text)
-    kind_word: dict[str, str] = {}
+    tset = set(toks)
+    kinds: dict[str, str] = {}
     for t in toks:
-        if t in WORD_KIND:
-            kind_word.setdefault(WORD_KIND[t], t)
-    kinds, kind_words = tuple(kind_word), tuple(kind_word.values())
-    exts = tuple(dict.fromkeys(t for t in toks if t in EXTENSIONS))
+        for k in WORD_KINDS.get(t, ()):
+            kinds.setdefault(k, t)
+    exts: list[str] = []
+    ext_word = ""
+    for t in toks:
+        found = TYPE_EXTS.get(t) or ((t,) if t in EXTENSIONS else ())
+        if found and not ext_word:
+            ext_word = t
+        exts += [e for e in found if e not in exts]
     app_words = tuple(dict.fromkeys(t for t in toks if any(t in f for f in APP_FAMILIES.values())))
-    person = next((PRONOUNS[t] for t in toks if t in PRONOUNS), None)
-    since = until = None
-    when = ""
-    today = day_start(now)
-    joined = " ".join(toks)
-    if "yesterday" in toks:
-        since, until, when = today - DAY, today, "yesterday"
-    elif "last night" in joined:
-        since, until, when = today - DAY + 18 * 3600, today + 6 * 3600, "last night"
-    elif "this morning" in joined:
-        since, until, when = today, today + 12 * 3600, "this morning"
-    elif "today" in toks or "earlier" in toks:
-        since, until, when = today, now, "today"
-    elif "last week" in joined or "this week" in joined:
-        since, until, when = now - 7 * DAY, now, "in the last week"
-    elif "just now" in joined or "minute ago" in joined or "minutes ago" in joined:
-        since, until, when = now - 30 * 60, now, "in the last half hour"
-    elif "hour ago" in joined or "hours ago" in joined:
-        since, until, when = now - 3 * 3600, now, "in the last few hours"
-    terms = tuple(t for t in toks if t not in _CUE_WORDS and t not in STOPWORDS and len(t) > 1)
-    return Reference(kinds, kind_words, exts, app_words, since, until, when, person, terms)
+    for w in app_words:
+        family = next((f for f, names in APP_FAMILIES.items() if w in names), None)
+        if family in FAMILY_KIND and FAMILY_KIND[family] not in kinds:
+            kinds[FAMILY_KIND[family]] = w
+    asks = "who" in tset or "whom" in tset or "whose" in tset
+    person: str | None = "who" if asks else None
+    if person is None:
+        person = next(
+            (
+                ("she" if PRONOUNS[t] == "f" else "he" if PRONOUNS[t] == "m" else "they")
+                for t in toks
+                if t in PRONOUNS
+            ),
+            None,
+        )
+    if asks and tset & MEETING_VERBS and "calendar" not in kinds and not tset & {"sent", "asked", "wrote"}:
+        kinds["calendar"] = next(iter(tset & MEETING_VERBS))
+    cue = parse_time(text, now)
+    time_words = TIME_WORDS if cue is not None else set()
+    terms: list[str] = []
+    weights: list[float] = []
+    for t in toks:
+        if t in terms or len(t) < 2 and not t.isdigit() or t in STOPWORDS or t in GRAMMAR or t in time_words:
+            continue
+        if t in PRONOUNS or t in DEICTIC or (t in {"ago", "last", "yesterday", "today", "earlier"}):
+            continue
+        if t in ASK_VERBS and asks:
+            w = 0.15
+        elif (
+            t in WORD_KINDS or t in TYPE_EXTS or t in EXTENSIONS or any(t in f for f in APP_FAMILIES.values())
+        ):
+            w = 0.3  # also a cue; still a word a title may carry ("draft", "report", "notes")
+        else:
+            w = 1.0
+        terms.append(t)
+        weights.append(w)
+    deictic = bool(tset & DEICTIC) or person in ("she", "he", "they")
+    return Reference(
+        kinds=tuple(kinds),
+        kind_words=tuple(kinds.values()),
+        extensions=tuple(exts),
+        ext_word=ext_word,
+        app_words=app_words,
+        since=cue.since if cue else None,
+        until=cue.until if cue else None,
+        when=cue.when if cue else "",
+        person=person,
+        terms=tuple(terms),
+        weights=tuple(weights),
+        time=cue,
+        asks=asks,
+        deictic=deictic,
+        phrases=tuple(m.group(1).lower() for m in _QUOTE.finditer(text)),
+    )
 
 
-def _app_matches(app: str, words: tuple[str, ...]) -> str | None:
-    name = app.lower()
+def _app_matches(e: Event, words: tuple[str, ...]) -> str | None:
+    name = e.app.lower()
+    body = e.body[:200].lower()
     for w in words:
         family = next((f for f, names in APP_FAMILIES.items() if w in names), None)
         names = APP_FAMILIES[family] if family else (w,)
-        if any(n in name for n in names):
-            return f"in {app}" + (f", a {family}" if family and family not in name else "")
+        for n in names:
+            if n in name or (len(n) > 3 and f"in {n}" in body):
+                return f"in {e.app}" + (f", a {family}" if family and family not in name else "")
     return None
+
+
+def _gender(person: str) -> str:
+    first = tokens(person)[:1]
+    if not first:
+        return ""
+    return "f" if first[0] in _FEMALE else "m" if first[0] in _MALE else ""
+
+
+@dataclass
+class _Scored:
+    event: Event
+    score: float
+    why: list[str]
+    entity: str | None = None
 
 
 class Resolver:
@@ -173,44 +349,51 @@ class Resolver:
         self.searcher = searcher
 
     def resolve(
-        self, text: str, apps: set[str] | None, limit: int = 5, now: float | None = None
+        self,
+        text: str,
+        apps: set[str] | None,
+        limit: int = 5,
+        now: float | None = None,
+        context: Sequence[str] = (),
     ) -> list[Candidate]:
-        """Return up to limit candidates, best first, each with its reasons."""
+        """Return up to limit candidates, best first, each with its reasons. context: earlier turns of
+        the conversation, newest last; pronouns and "that file" prefer what they mention."""
         now = time.time() if now is None else now
         ref = parse_reference(text, now)
-        pool = self._pool(ref, apps, now)
-        timed = [
-            e for e in pool.values() if ref.since is None or ref.since <= e.created < (ref.until or now + 1)
-        ]
-        if ref.since is not None and timed:
-            pool = {e.id: e for e in timed}  # a stated time is a hard cue when anything fits it
-        content: dict[int, float] = {}
-        if ref.terms:
-            hits = self.searcher.search(
-                " ".join(ref.terms), apps, SearchOptions(mode="keyword", limit=50), now
-            )
-            top = max((h.bm25 for h in hits), default=0.0) or 1.0
-            for h in hits:
-                if ref.since is None or ref.since <= h.event.created < (ref.until or now + 1) or not timed:
-                    pool.setdefault(h.event.id, h.event)
-                    content[h.event.id] = h.bm25 / top
-        out = [c for e in pool.values() for c in self._score(e, ref, content.get(e.id, 0.0), now)]
+        ctx_terms = self._context_terms(ref, context, now)
+        pool, bm = self._pool(ref, apps, now, ctx_terms)
+        idf = self._idf([*ref.terms, *ctx_terms])
+        scored = [self._score(e, ref, bm.get(e.id, 0.0), idf, ctx_terms, now) for e in pool.values()]
+        out = [s for s in scored if s is not None]
         if ref.person:
-            best: dict[str, Candidate] = {}  # one candidate per person: their strongest, most recent event
+            best: dict[str, _Scored] = {}  # one candidate per person: their strongest, most recent event
             for c in out:
                 key = c.entity or f"#{c.event.id}"
                 if key not in best or (c.score, c.event.created) > (best[key].score, best[key].event.created):
                     best[key] = c
             out = list(best.values())
-        out.sort(key=lambda c: (-c.score, -c.event.created))
-        if out and ref.person and out[0].entity:
-            first = out[0]
-            out[0] = Candidate(
-                first.event, first.score, first.reasons + ("the most recently seen person",), first.entity
-            )
-        return out[:limit]
+        out.sort(key=lambda c: (-c.score, -c.event.created, -c.event.id))
+        if out and ref.person in ("she", "he", "they") and out[0].entity:
+            out[0].why.append("the most recently seen person")
+        return [Candidate(c.event, c.score, tuple(c.why), c.entity) for c in out[:limit]]
 
-    def _pool(self, ref: Reference, apps: set[str] | None, now: float) -> dict[int, Event]:
+    # -- candidates -------------------------------------------------------------------------------
+    def _context_terms(self, ref: Reference, context: Sequence[str], now: float) -> tuple[str, ...]:
+        if not context or (ref.terms and not ref.deictic):
+            return ()
+        out: list[str] = []
+        for turn in reversed(list(context)[-3:]):
+            sub = parse_reference(turn, now)
+            out += [
+                t for t, w in zip(sub.terms, sub.weights) if w >= 1.0 and t not in out and t not in ref.terms
+            ]
+            if out:
+                break  # the newest turn that mentions something is what "it" means
+        return tuple(out[:8])
+
+    def _pool(
+        self, ref: Reference, apps: set[str] | None, now: float, ctx_terms: tuple[str, ...]
+    ) -> tuple[dict[int, Event], dict[int, float]]:
         where, params = where_clause(apps, Filters(), now)
         cues, cue_params = [], []
         kinds = set(ref.kinds)
@@ -222,63 +405,181 @@ class Resolver:
             for n in APP_FAMILIES[family] if family else (w,):
                 cues.append("lower(e.app) LIKE ?")
                 cue_params.append(f"%{n}%")
-            if family in FAMILY_KIND:
-                kinds.add(FAMILY_KIND[family])
         if kinds:
             cues.append(f"e.kind IN ({','.join('?' * len(kinds))})")
             cue_params += sorted(kinds)
-        for ext in ref.extensions:
-            cues.append("(lower(e.uri) LIKE ? OR lower(e.title) LIKE ?)")
-            cue_params += [f"%.{ext}%", f"%.{ext}%"]
-        sql = f"SELECT {EVENT_COLS} FROM events e WHERE {where}"
-        if cues:
-            sql += f" AND ({' OR '.join(cues)})"
-        rows = self.store.query(sql + " ORDER BY e.id DESC LIMIT 300", [*params, *cue_params])
-        return {r[0]: to_event(r) for r in rows}
+        pool: dict[int, Event] = {}
+        base = f"SELECT {EVENT_COLS} FROM events e WHERE {where}"
+        if cues or not (ref.terms or ref.time):
+            sql = base + (f" AND ({' OR '.join(cues)})" if cues else "")
+            for r in self.store.query(sql + " ORDER BY e.id DESC LIMIT 200", [*params, *cue_params]):
+                pool[r[0]] = to_event(r)
+        if ref.time is not None:
+            lo, hi = ref.time.since - ref.time.slack, ref.time.until + ref.time.slack
+            sql = base + " AND e.created >= ? AND e.created < ?"
+            tp: list[object] = [lo, hi]
+            if kinds:
+                sql += f" AND e.kind IN ({','.join('?' * len(kinds))})"
+                tp += sorted(kinds)
+            for r in self.store.query(sql + " ORDER BY e.created DESC LIMIT 400", [*params, *tp]):
+                pool[r[0]] = to_event(r)
+        bm: dict[int, float] = {}
+        searches = []
+        content = [t for t, w in zip(ref.terms, ref.weights) if w >= 0.3] or list(ref.terms)
+        if content:
+            searches.append(" ".join(content))
+        if ref.extensions:
+            searches.append(" ".join(ref.extensions[:4]))
+        if ctx_terms:
+            searches.append(" ".join(ctx_terms))
+        for q in searches:
+            hits = self.searcher.search(q, apps, SearchOptions(mode="keyword", limit=80), now)
+            top = max((h.bm25 for h in hits), default=0.0) or 1.0
+            for h in hits:
+                pool.setdefault(h.event.id, h.event)
+                if q == searches[0] and content:
+                    bm[h.event.id] = h.bm25 / top
+        return pool, bm
 
-    def _score(self, e: Event, ref: Reference, content: float, now: float) -> list[Candidate]:
+    def _idf(self, terms: Sequence[str]) -> dict[str, float]:
+        if not terms:
+            return {}
+        from skills.memory.text import query_terms
+
+        safe = [t for t in dict.fromkeys(terms) if query_terms(t) == [t]]  # one index token each
+        stats = self.searcher.term_stats(safe) if safe else None
+        out = {}
+        for t in terms:
+            if stats is None or t not in stats.df:
+                out[t] = 1.0
+                continue
+            df = stats.df[t]
+            out[t] = math.log((stats.n - df + 0.5) / (df + 0.5) + 1.0)
+        return out
+
+    # -- scoring --------------------------------------------------------------------------------
+    def _score(
+        self,
+        e: Event,
+        ref: Reference,
+        bm: float,
+        idf: dict[str, float],
+        ctx_terms: tuple[str, ...],
+        now: float,
+    ) -> _Scored | None:
         score, why = 0.0, []
-        if e.kind in ref.kinds:
+        head = " ".join((e.title, e.uri, " ".join(e.entities.files))).lower()
+        head_toks = {_stem(t) for t in tokens(head)}
+        body_toks = {
+            _stem(t) for t in tokens(e.body[:3000] + " " + " ".join(e.entities.people + e.entities.places))
+        }
+        # content: every distinguishing word counts, weighted by rarity; title and file names count most
+        if ref.terms:
+            total = got = 0.0
+            hits = []
+            for t, w in zip(ref.terms, ref.weights):
+                wt = w * idf.get(t, 1.0)
+                total += wt
+                st = _stem(t)
+                if st in head_toks:
+                    got += wt
+                    hits.append(t)
+                elif st in body_toks:
+                    got += 0.75 * wt
+                    hits.append(t)
+            cover = got / total if total else 0.0
+            score += 4.0 * cover + 0.5 * bm
+            if hits:
+                why.append("mentions " + ", ".join(f"'{t}'" for t in hits))
+        for p in ref.phrases:
+            if p in head or p in e.body.lower():
+                score += 1.5
+                why.append(f'contains "{p}"')
+        if ctx_terms:
+            n = sum(1 for t in ctx_terms if _stem(t) in head_toks or _stem(t) in body_toks)
+            if n:
+                score += 3.0 * n / len(ctx_terms)
+                why.append("what the conversation was about")
+        kind_hit = e.kind in ref.kinds
+        if kind_hit:
             score += 2.0
-            word = ref.kind_words[ref.kinds.index(e.kind)]
-            why.append(f"a {e.kind} event, as '{word}' asks")
-        for ext in ref.extensions:
-            if f".{ext}" in e.uri.lower() or f".{ext}" in e.title.lower():
-                score += 2.0
-                why.append(f"a .{ext} ({e.uri or e.title})")
-                break
-        app_why = _app_matches(e.app, ref.app_words)
+            why.append(f"a {e.kind} event, as '{ref.kind_words[ref.kinds.index(e.kind)]}' asks")
+        ext_hit = None
+        if ref.extensions:
+            where = " ".join((head, e.body[:500].lower()))
+            ext_hit = next((x for x in ref.extensions if f".{x}" in where), None)
+            if ext_hit:
+                score += 2.5
+                why.append(f"a .{ext_hit} ({e.uri or e.title})"[:200])
+            else:
+                score -= 1.0
+        if ref.kinds and not kind_hit and not ext_hit:
+            score -= 0.75
+        app_why = _app_matches(e, ref.app_words)
         if app_why:
             score += 1.5
             why.append(app_why)
-        if ref.since is not None and ref.since <= e.created < (ref.until or now + 1):
-            score += 1.5
-            why.append(f"{ref.when}, at {time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}")
-        if content > 0:
-            score += 2.0 * content
-            why.append("mentions " + ", ".join(f"'{t}'" for t in ref.terms if t in tokens(_text(e))))
-        recency = 0.5 ** (max(0.0, now - e.created) / DAY)
-        score += recency
-        if not ref.person:
-            if not why:
-                why.append("recent activity")
-            return [Candidate(e, score, tuple(why))]
+        if ref.time is not None:
+            fit = ref.time.fit(e.created)
+            score += 3.0 * fit - (1.0 if fit == 0 else 0.0)
+            if fit > 0:
+                why.append(
+                    f"{ref.time.when}, at {time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}"
+                )
+        age = max(0.0, now - e.created)
+        score += 0.5 ** (age / DAY) + 0.3 * 0.5 ** (age / 3600.0)  # newer first, the last hour most
+        if ref.deictic and not ref.terms and e.kind in ("file_opened", "url", "message"):
+            score += 0.3  # "it", "that": things rather than commands or window titles
+        entity = None
         people = list(e.entities.people)
         if e.kind == "contact" and not people and e.title:
             people = [e.title]
-        return [
-            Candidate(
-                e,
-                score + 1.0 + (0.5 if e.kind == "contact" else 0.0),
-                (f"a person: {p} ({e.kind} from {e.app})", *why),
-                p,
-            )
-            for p in people[:3]
-        ]
+        named = self._named(ref, people)
+        if named:
+            entity, frac = named
+            score += 2.0 * frac
+            why.insert(0, f"about {entity}")
+        if ref.person == "who":
+            if not people:
+                return _Scored(e, score - 2.5, why or ["no person"], None)
+            entity = entity or people[0]
+            score += 1.5 + (1.0 if ref.asks and e.kind == "message" and not ref.kinds else 0.0)
+            why.insert(0, f"a person: {entity} ({e.kind} from {e.app})")
+        elif ref.person:
+            if not people:
+                return None
+            want = "f" if ref.person == "she" else "m" if ref.person == "he" else ""
+            ranked = sorted(people[:5], key=lambda p: (want != "" and _gender(p) not in (want, "")))
+            entity = entity or ranked[0]
+            g = _gender(entity)
+            score += 1.0 + (0.5 if e.kind in ("contact", "message") else 0.0)
+            if want and g == want:
+                score += 0.75
+            elif want and g and g != want:
+                score -= 1.5
+            if ctx_terms and any(_stem(t) in {_stem(x) for x in tokens(entity)} for t in ctx_terms):
+                score += 3.0
+                why.append("named in the conversation")
+            why.insert(0, f"a person: {entity} ({e.kind} from {e.app})")
+        if not why:
+            why.append("recent activity")
+        return _Scored(e, score, why, entity)
 
-
-def _text(e: Event) -> str:
-    return " ".join((e.title, e.body, e.uri, e.entities.text()))
+    @staticmethod
+    def _named(ref: Reference, people: list[str]) -> tuple[str, float] | None:
+        """Return the person of people the phrase names (by any of their name's words), and how fully."""
+        if not ref.terms or not people:
+            return None
+        qs = set(ref.terms)
+        best: tuple[str, float] | None = None
+        for p in people:
+            pt = [t for t in tokens(p) if len(t) > 1]
+            if not pt:
+                continue
+            n = sum(1 for t in pt if t in qs)
+            if n and (best is None or n / len(pt) > best[1]):
+                best = (p, min(1.0, 0.6 + 0.4 * n / len(pt)))
+        return best
 
 
 __all__ = ["Reference", "Resolver", "parse_reference"]
