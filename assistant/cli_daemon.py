@@ -134,13 +134,27 @@ def _install_options(cfg: Config, platform: str | None, socket_activation: bool,
 )
 @click.option("--socket-activation", is_flag=True, help="systemd: start the daemon on the first request.")
 @click.option("--no-enable", is_flag=True, help="Only write the files; do not enable or start the service.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the files and commands it would write and run; change nothing."
+)
 @click.pass_obj
 @friendly
-def install(cfg: Config, platform: str | None, socket_activation: bool, no_enable: bool) -> None:
+def install(
+    cfg: Config, platform: str | None, socket_activation: bool, no_enable: bool, dry_run: bool
+) -> None:
     """Install the daemon as a user service (systemd, launchd or Termux:Boot) and enable it."""
     from assistant.daemon.packaging import install as do_install
+    from assistant.daemon.packaging import plan
 
-    res = do_install(_install_options(cfg, platform, socket_activation, not no_enable))
+    opts = _install_options(cfg, platform, socket_activation, not no_enable)
+    if dry_run:
+        todo = plan(opts)
+        for path, text in todo.files:
+            click.echo(f"# would write {path}:\n{text}")
+        for c in todo.commands:
+            click.echo(f"# would run: {c}")
+        return
+    res = do_install(opts)
     for f in res.files:
         console.print(f"wrote {f}", highlight=False)
     for c in res.commands:

@@ -1,20 +1,16 @@
 """Raw llama-cpp-python against our engine, same model, same threads, same prompts, one run.
 
 Measures prompt tokens/s (cold cache), time to first token, and generation tokens/s, and prints
-ours/raw ratios from medians. Usage: .venv/bin/python benchmarks/bench_runtime.py [--model ID] [--runs N]
+ours/raw ratios from medians. Usage: .venv/bin/python -m benchmarks.bench_runtime [--model ID] [--runs N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.common import median, write  # noqa: E402
+from benchmarks.common import median, write
 
 
 PROMPT_LONG = (

@@ -1,6 +1,6 @@
 """Streaming captions vs offline faster-whisper on an espeak-ng recording: RTF, commit lag, WER.
 
-    .venv/bin/python benchmarks/bench_speech.py [--minutes 3] [--models whisper-tiny.en,whisper-base]
+    .venv/bin/python -m benchmarks.bench_speech [--minutes 3] [--models whisper-tiny.en,whisper-base]
         [--variants default,padded] [--rounds 1] [--hog 0] [--text library|trip]
 
 Each variant is a StreamOptions change from the default (short-window passes, VAD on, 2 s step,
@@ -25,10 +25,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from runtime.config import Config  # noqa: E402
-from benchmarks.common import median, pct, write  # noqa: E402
+from runtime.config import Config
+from benchmarks.common import median, pct, write
 
 PARAGRAPH = (
     "The library opens at nine in the morning and closes at six in the evening. Visitors can borrow "

@@ -1,6 +1,6 @@
 """Translation latency per sentence and words/min for each engine (Bergamot, tiny CTranslate2, LLM).
 
-.venv/bin/python benchmarks/bench_translate.py [--sentences 40] [--llm 5]
+.venv/bin/python -m benchmarks.bench_translate [--sentences 40] [--llm 5]
 """
 
 from __future__ import annotations
@@ -10,12 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import sys
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from runtime.config import Config  # noqa: E402
-from benchmarks.common import median, pct, write  # noqa: E402
+from runtime.config import Config
+from benchmarks.common import median, pct, write
 
 SENTENCES = [
     "I went for a walk in the park this morning.",

@@ -1,7 +1,7 @@
 """Cold start of the TUI: time from launching `assistant tui` in a pseudo-terminal to its first
 frame (the chat screen drawn), with the chat model loading in the background, not blocking it.
 
-Usage: .venv/bin/python benchmarks/bench_tui.py [--runs 7]
+Usage: .venv/bin/python -m benchmarks.bench_tui [--runs 7]
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.common import median, pct, write  # noqa: E402
+from benchmarks.common import median, pct, write
 
 MARK = b"Conversations"  # drawn by the chat screen's first frame
 

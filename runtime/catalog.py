@@ -1,4 +1,4 @@
-"""The model catalog: one TOML manifest per model in the `models/` folder, read into typed records.
+"""The model catalog: one TOML manifest per model in the `models` package, read into typed records.
 
 A manifest names the model, its format and roles, the size and sha256 of its main file, and where
 the bytes come from: installed PyPI packages (parts joined in order, plus extra files), files carried
@@ -7,6 +7,7 @@ in the catalog folder itself, or public URLs for machines with internet.
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 import sys
 from dataclasses import dataclass, field
@@ -107,10 +108,13 @@ class Manifest:
 
 
 def default_catalog_dir() -> Path:
-    """Return the `models/` folder that ships next to the `runtime` package."""
-    import runtime
-
-    return Path(runtime.__file__).resolve().parent.parent / "models"
+    """Return the shipped catalog: the `models` package's folder, found with importlib.resources."""
+    # The models package is data only (manifests and the files they carry); it is located, not imported
+    # for code, so the runtime layer does not depend on it.
+    root = importlib.resources.files("models")
+    if not isinstance(root, Path):  # e.g. a zipped install: manifests carry files copied by path
+        raise ConfigError(f"the model catalog {root} is not a folder", "install assistant-runtime with pip")
+    return root
 
 
 def load_catalog(path: Path | None = None) -> dict[str, Manifest]:

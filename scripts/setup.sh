@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the assistant needs on this machine, then runs it or its tests.
 #   scripts/setup.sh run    system packages, .venv, llama.cpp build, default models; starts the assistant
-#   scripts/setup.sh test   the same plus the test tools (espeak-ng, sox, tmux); runs the whole test suite
+#   scripts/setup.sh test   the same plus the test tools (espeak-ng, sox, tmux, ruff, mypy, import-linter);
+#                           runs scripts/check (lint, layers, types, the whole test suite, the wheel check)
 #   scripts/setup.sh deps   set up only
 # Re-running is cheap: each step is skipped when already done.
 set -euo pipefail
@@ -60,8 +61,8 @@ case "$mode" in
     exec .venv/bin/assistant "$@"
     ;;
   test)
-    say "running the test suite"
-    exec "$py" -m pytest "$@"
+    # what CI runs: ruff, format check, import-linter, mypy, pytest (args passed on), wheel check
+    exec bash scripts/check "$@"
     ;;
   deps) ;;
   *) echo "usage: scripts/setup.sh [run|test|deps]" >&2; exit 2 ;;

@@ -1,10 +1,12 @@
 """Writes (and removes) the service definition for this platform: systemd, launchd or Termux:Boot.
 
-Templates live in the repository's `packaging/` folder; `$NAME` fields are filled in here.
+Templates ship as package data in `assistant/daemon/templates/` and are read with importlib.resources,
+so an installed wheel finds them; `$NAME` fields are filled in here.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import shlex
 import shutil
@@ -53,6 +55,14 @@ class InstallResult:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class InstallPlan:
+    """What install would do: each (path, text) it would write and each command it would run."""
+
+    files: tuple[tuple[Path, str], ...]
+    commands: tuple[str, ...]
+
+
 def detect_platform() -> str:
     """Return the service system of this machine."""
     if "com.termux" in sys.prefix:
@@ -66,13 +76,18 @@ def detect_platform() -> str:
     )
 
 
-def templates_dir() -> Path:
-    path = Path(__file__).resolve().parents[2] / "packaging"
-    if not path.is_dir():
+def read_template(name: str) -> str:
+    """Return the text of a shipped template, e.g. "systemd/assistant.service"."""
+    res = importlib.resources.files("assistant.daemon") / "templates"
+    for part in name.split("/"):  # one step at a time: Traversable.joinpath takes one part on 3.10
+        res = res / part
+    try:
+        return res.read_text(encoding="utf-8")
+    except OSError as exc:
         raise ConfigError(
-            f"service templates not found at {path}", "reinstall assistant-runtime from its source tree"
-        )
-    return path
+            f"service template {name} is missing from the installed package ({exc})",
+            "reinstall assistant-runtime",
+        ) from None
 
 
 def targets(opts: InstallOptions) -> dict[str, Path]:
@@ -101,7 +116,6 @@ def render(template: str, opts: InstallOptions) -> str:
     fields = {
         "PYTHON": opts.python,
         "LOG": str(opts.log),
-        "DOCS": str(templates_dir() / "README.md"),
         "RUN_ARGS": "--fd 3" if opts.socket_activation else "",
         "ENVIRONMENT": "\n".join(
             (f"export {k}={shlex.quote(v)}" if opts.platform == "termux" else f'Environment="{k}={v}"')
@@ -132,13 +146,19 @@ def _enable_commands(opts: InstallOptions, files: dict[str, Path]) -> list[list[
     return []
 
 
+def plan(opts: InstallOptions) -> InstallPlan:
+    """Return what install(opts) would write and run, touching nothing (`daemon install --dry-run`)."""
+    files = tuple((dest, render(read_template(name), opts)) for name, dest in targets(opts).items())
+    commands = _enable_commands(opts, targets(opts)) if opts.enable else []
+    return InstallPlan(files, tuple(" ".join(c) for c in commands))
+
+
 def install(opts: InstallOptions, run: Runner = _run) -> InstallResult:
     """Write the service files for opts.platform and, if asked, enable and start the service."""
-    src = templates_dir()
     written: dict[str, Path] = {}
     for name, dest in targets(opts).items():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(render((src / name).read_text(), opts))
+        dest.write_text(render(read_template(name), opts))
         if opts.platform == "termux":
             dest.chmod(0o700)
         written[name] = dest

@@ -8,7 +8,8 @@ from typing import Sequence
 
 import pytest
 
-from assistant.daemon.packaging import InstallOptions, install, uninstall
+from assistant.daemon.packaging import InstallOptions, install, plan, read_template, uninstall
+from runtime.errors import ConfigError
 
 
 def _opts(tmp_path: Path, platform: str, **kw: object) -> InstallOptions:
@@ -63,7 +64,44 @@ def test_termux_boot_script(tmp_path: Path) -> None:
 
 
 def test_unknown_platform(tmp_path: Path) -> None:
-    from runtime.errors import ConfigError
-
     with pytest.raises(ConfigError):
         install(_opts(tmp_path, "windows-service"))
+
+
+def test_plan_renders_every_file_and_writes_nothing(tmp_path: Path) -> None:
+    todo = plan(_opts(tmp_path, "systemd", socket_activation=True))
+    unit_dir = tmp_path / ".config/systemd/user"
+    texts = dict(todo.files)
+    assert set(texts) == {unit_dir / "assistant.service", unit_dir / "assistant.socket"}
+    assert (
+        "ExecStart=/opt/py/bin/python -m assistant.cli daemon run --fd 3"
+        in texts[unit_dir / "assistant.service"]
+    )
+    assert todo.commands[-1] == "systemctl --user enable --now assistant.socket"
+    assert not any(tmp_path.iterdir())
+
+
+def test_templates_are_package_data() -> None:
+    from importlib.resources import files
+
+    for name in (
+        "systemd/assistant.service",
+        "systemd/assistant.socket",
+        "launchd/dev.assistant.daemon.plist",
+    ):
+        assert read_template(name) == (files("assistant.daemon") / "templates" / name).read_text()
+    with pytest.raises(ConfigError, match="missing from the installed package"):
+        read_template("systemd/no-such.service")
+
+
+def test_cli_install_dry_run_prints_the_unit_and_writes_nothing(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    env = {"HOME": str(tmp_path), "ASSISTANT_HOME": str(tmp_path / "a")}
+    res = CliRunner().invoke(main, ["daemon", "install", "--dry-run", "--platform", "systemd"], env=env)
+    assert res.exit_code == 0, res.output
+    assert f"# would write {tmp_path}/.config/systemd/user/assistant.service:" in res.output
+    assert "-m assistant.cli daemon run" in res.output and "would run: systemctl --user enable" in res.output
+    assert not (tmp_path / ".config").exists()

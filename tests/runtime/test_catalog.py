@@ -51,8 +51,12 @@ def test_shipped_catalog_has_every_model() -> None:
     assert berg.directions == ("en-pt", "pt-en")
 
 
-def test_default_catalog_dir_is_models_next_to_runtime() -> None:
-    assert default_catalog_dir() == Path(__file__).resolve().parents[2] / "models"
+def test_default_catalog_dir_is_the_models_package() -> None:
+    import models
+
+    # found with importlib.resources, so an installed wheel finds it too (scripts/wheel_check.py runs that)
+    assert default_catalog_dir().resolve() == Path(models.__file__).resolve().parent
+    assert (default_catalog_dir() / "smollm2-135m.toml").is_file()
 
 
 def test_minilm_carries_tokenizer_files_from_the_repo() -> None:

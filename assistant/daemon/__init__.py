@@ -1,0 +1,1 @@
+"""The daemon: HTTP API on a Unix socket (and loopback TCP), apps and tokens, service packaging."""
