@@ -237,10 +237,24 @@ def apps_list(cfg: Config, as_json: bool) -> None:
 @click.pass_obj
 @friendly
 def apps_revoke(cfg: Config, name: str) -> None:
-    """Revoke app NAME: its token stops working at once."""
+    """Revoke app NAME: its token stops working at once, and its cross-app memory grant goes too."""
     if not _registry(cfg).revoke(name):
         raise AssistantError(f"no app called {name}", "see `assistant apps list`")
-    console.print(f"revoked {name}")
+    grant = " and its cross-app memory grant" if _revoke_memory_grant(cfg, name) else ""
+    console.print(f"revoked {name}{grant}", highlight=False)
+
+
+def _revoke_memory_grant(cfg: Config, name: str) -> bool:
+    """Remove name's cross-app memory grant, if the memory exists and holds one; return whether it did."""
+    if not (cfg.data_dir / "memory.db").exists():
+        return False  # no memory yet: nothing to revoke, and none is created here
+    from assistant.cli_memory import _memory, _user
+
+    with _memory(cfg) as mem:
+        if mem.granted_at(name) is None:
+            return False
+        mem.revoke(_user(), name)
+    return True
 
 
 # -- call ------------------------------------------------------------------------------------------

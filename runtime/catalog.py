@@ -148,7 +148,7 @@ def parse_manifest(data: dict[str, Any], file: Path) -> Manifest:
     v = _Validator(file)
     v.no_unknown(data, _TOP_KEYS, "")
     mid = v.string(data, "id")
-    if not ID_RE.match(mid) or ".." in mid:
+    if not ID_RE.fullmatch(mid) or ".." in mid:
         v.fail("id", f"{mid!r} is not a valid model id", "use lower-case letters, digits, '.', '_' and '-'")
     if mid != file.stem:
         v.fail("id", f"{mid!r} does not match the file name {file.name}", f"rename the file to {mid}.toml")
@@ -175,18 +175,18 @@ def parse_manifest(data: dict[str, Any], file: Path) -> Manifest:
             v.fail("sha256", "is missing", "give the main file's sha256")
         if not sources.packages and not sources.urls:
             v.fail("sources", "names no package and no URL", "add [[sources.package]] or sources.urls")
-    if file_name is not None and not _NAME_RE.match(file_name):
+    if file_name is not None and not _NAME_RE.fullmatch(file_name):
         v.fail("file", f"{file_name!r} is not a plain file name", "use a name with no folders")
     if size is not None and size <= 0:
         v.fail("size", f"{size} is not a positive byte count", "give the main file's size in bytes")
-    if sha is not None and not _SHA_RE.match(sha):
+    if sha is not None and not _SHA_RE.fullmatch(sha):
         v.fail("sha256", f"{sha!r} is not 64 lower-case hex digits", "paste the output of sha256sum")
     ctx = v.opt_int(data, "context_length")
     if fmt == "gguf" and ctx is None:
         v.fail("context_length", "is missing for a gguf model", "give the trained context length in tokens")
     directions = v.str_list(data, "directions") if "directions" in data else []
     for d in directions:
-        if not re.match(r"^[a-z]{2,3}-[a-z]{2,3}$", d):
+        if not re.fullmatch(r"[a-z]{2,3}-[a-z]{2,3}", d):
             v.fail("directions", f"{d!r} is not a direction", 'write directions as "en-pt"')
     return Manifest(
         id=mid,
@@ -311,7 +311,7 @@ class _Validator:
             self.fail(fld, f"{value!r} is not a plain relative path", "use a/b/c with no '..'")
 
     def dest_name(self, value: str, fld: str) -> None:
-        if not _NAME_RE.match(value):
+        if not _NAME_RE.fullmatch(value):
             self.fail(fld, f"{value!r} is not a plain file name", "use a name with no folders")
 
 

@@ -1,5 +1,10 @@
 """The exception tree. Every error names the problem and, where there is one, the fix.
 
+Errors carry data, never prose to parse: `code` (machine-readable, per class), `message`, `fix`,
+and `field`, the request or option field the error is about (e.g. "model", "events.2.kind"), set
+where the error is raised. Front ends map errors to their own status (the daemon: one table in
+assistant/daemon/errors.py) by type and code, never by reading the message.
+
 AssistantError
  ├── ConfigError
  ├── ModelError
@@ -23,9 +28,10 @@ class AssistantError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, fix: str | None = None) -> None:
+    def __init__(self, message: str, fix: str | None = None, *, field: str | None = None) -> None:
         self.message = message
         self.fix = fix
+        self.field = field
         super().__init__(f"{message}; {fix}" if fix else message)
 
 
@@ -75,7 +81,6 @@ class Busy(AssistantError):
 
 class QueueFull(Busy):
     code = "queue_full"
-    queue_full = True
 
 
 __all__ = [

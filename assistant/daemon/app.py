@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.api import ENDPOINTS, Endpoint, ErrorBody
+from assistant.api.base import ANY_APP
 from assistant.daemon.apps import AppIdentity, AppRegistry
 from assistant.daemon.errors import InternalError, body_of, status_of
 from assistant.daemon.handlers import Handler, HandlerContext, collect, mount_websockets
@@ -46,6 +47,7 @@ def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | No
         version=version,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served below, behind the same token check as every other route
         description="On-device assistant runtime. Authenticate with `Authorization: Bearer <token>`.",
     )
     app.state.registry = registry or AppRegistry(settings.registry_path)
@@ -63,6 +65,7 @@ def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | No
     for ep in ENDPOINTS:
         _register(app, ep, handlers[ep.name], ctx)
     mount_websockets(app, ctx)  # live captions: /v1/audio/captions
+    _openapi_route(app)
     _error_handlers(app, metrics)
     app.add_middleware(
         Guard,
@@ -121,6 +124,18 @@ def _register(app: FastAPI, ep: Endpoint, handler: Handler, ctx: HandlerContext)
         responses=REFUSALS,
         openapi_extra={"x-scope": ep.scope or "any app"},
     )
+
+
+def _openapi_route(app: FastAPI) -> None:
+    """Serve /openapi.json like /health: open on the Unix socket (only the user can reach it), and
+    on TCP to any registered app's token, as every other TCP route."""
+
+    async def openapi(
+        caller: AppIdentity = Depends(require_scope(ANY_APP, open_on_unix=True)),
+    ) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.add_api_route("/openapi.json", openapi, methods=["GET"], include_in_schema=False)
 
 
 def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:

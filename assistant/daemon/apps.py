@@ -28,10 +28,12 @@ OWNER = "owner"
 
 @dataclass(frozen=True)
 class AppIdentity:
-    """Who is calling: the app's name and the scopes it holds."""
+    """Who is calling: the app's name, the scopes it holds, and when this registration was made
+    (a grant the user gave an earlier app of the same name does not carry over)."""
 
     name: str
     scopes: frozenset[str]
+    registered_at: float = 0.0
 
     def allows(self, scope: str) -> bool:
         return not scope or scope in self.scopes or "admin" in self.scopes
@@ -53,7 +55,7 @@ def hash_token(token: str) -> str:
 
 def check_name(name: str) -> str:
     """Return name if it is a safe app name; InvalidName otherwise."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidName(
             f"{name!r} is not a valid app name",
             "use 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
@@ -121,7 +123,7 @@ class AppRegistry:
         with self._mu:
             self._refresh()
             rec = self._by_hash.get(hash_token(token))
-        return AppIdentity(rec.name, frozenset(rec.scopes)) if rec else None
+        return AppIdentity(rec.name, frozenset(rec.scopes), rec.created_at) if rec else None
 
     # -- writing -----------------------------------------------------------------------------
     def add(self, name: str, scopes: tuple[str, ...] | str, replace: bool = False) -> str:

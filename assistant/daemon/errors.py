@@ -9,9 +9,11 @@ ApiRefusal(AssistantError)       a refusal the daemon makes itself, carrying sta
  ├── RequestTimeout        504  the request ran past the daemon's time limit
  └── InternalError         500  a bug: an unexpected exception in a handler (logged with its traceback)
 
-Skill errors are mapped by their `code` (CODES), so this module imports no skill:
-memory scope_denied 403, invalid_event 422, capture_paused 423, memory_store_error 500;
-translate unsupported_pair and translate_error 400.
+Every other AssistantError gets its status from one table here: runtime errors by type (STATUS:
+ModelNotFound 404, QueueFull 429, Busy 503, ...), skill errors by their `code` (CODES), so this
+module imports no skill: memory scope_denied 403, invalid_event 422, capture_paused 423,
+memory_store_error 500; translate unsupported_pair and translate_error 400. The body's `field`
+comes from the error itself (set where it is raised), never from its message.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ class ApiRefusal(E.AssistantError):
     code = "bad_request"
 
     def __init__(self, message: str, fix: str | None = None, field: str | None = None) -> None:
-        super().__init__(message, fix)
-        self.field = field
+        super().__init__(message, fix, field=field)
 
 
 class Unauthorized(ApiRefusal):
@@ -58,24 +59,24 @@ class InternalError(ApiRefusal):
     status, code = 500, "internal_error"
 
 
-# Most specific first: the first isinstance match wins.
+# The one table from error to HTTP status. Most specific first: the first isinstance match wins.
 STATUS: tuple[tuple[type[E.AssistantError], int], ...] = (
-    (ApiRefusal, 400),  # uses its own .status
     (E.ModelNotFound, 404),
     (E.InvalidName, 400),
     (E.ContextOverflow, 400),
     (E.AdapterError, 400),
     (E.ConfigError, 400),
+    (E.QueueFull, 429),
     (E.Busy, 503),
     (E.Cancelled, 499),
     (E.IntegrityError, 500),
     (E.InstallError, 500),
     (E.LoadError, 500),
     (E.ModelError, 400),
-    (E.AssistantError, 500),
 )
 
-# Skill errors by their class's `code`: checked before STATUS, whose AssistantError row catches all.
+# Skill errors by their class's `code` (so this module imports no skill); checked before STATUS's
+# catch-alls. Codes not listed here or in STATUS answer 500.
 CODES: dict[str, int] = {
     "scope_denied": 403,
     "invalid_event": 422,
@@ -85,49 +86,26 @@ CODES: dict[str, int] = {
     "translate_error": 400,
 }
 
-# which request field an error is about, when the error class says so
-FIELD: dict[type[E.AssistantError], str] = {
-    E.ModelNotFound: "model",
-    E.InvalidName: "model",
-    E.ContextOverflow: "messages",
-}
-
-
-def is_queue_full(exc: E.AssistantError) -> bool:
-    """Whether a Busy means "queue full" (429) rather than "waited too long" (503)."""
-    # The scheduler raises plain Busy for both; its full-queue message names the queue length.
-    return bool(getattr(exc, "queue_full", False)) or "requests queued" in exc.message
+# The request field an error class is always about, when the raiser did not name one
+FIELD: tuple[tuple[type[E.AssistantError], str], ...] = (
+    (E.ModelNotFound, "model"),
+    (E.ContextOverflow, "messages"),
+)
 
 
 def status_of(exc: E.AssistantError) -> int:
-    """Return the HTTP status for an AssistantError."""
+    """Return the HTTP status for an AssistantError: its own for ApiRefusal, else from the tables."""
     if isinstance(exc, ApiRefusal):
         return exc.status
-    if isinstance(exc, E.Busy) and is_queue_full(exc):
-        return 429
     if exc.code in CODES:
         return CODES[exc.code]
-    for cls, status in STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 500
-
-
-def code_of(exc: E.AssistantError) -> str:
-    """Return the machine-readable code for the error body."""
-    if isinstance(exc, E.Busy) and is_queue_full(exc):
-        return "queue_full"
-    return exc.code
+    return next((status for cls, status in STATUS if isinstance(exc, cls)), 500)
 
 
 def body_of(exc: E.AssistantError, field: str | None = None) -> dict[str, Any]:
-    """Return the JSON error body for exc."""
-    detail: dict[str, Any] = {"code": code_of(exc), "message": exc.message}
-    f = (
-        field
-        or getattr(exc, "field", None)
-        or next((v for k, v in FIELD.items() if isinstance(exc, k)), None)
-    )
+    """Return the JSON error body for exc: code, message, and field and fix where known."""
+    detail: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    f = field or exc.field or next((v for cls, v in FIELD if isinstance(exc, cls)), None)
     if f:
         detail["field"] = f
     if exc.fix:

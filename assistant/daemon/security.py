@@ -33,7 +33,8 @@ def is_unix(scope: Scope) -> bool:
     return server is None or server[1] is None
 
 
-# LibreTranslate clients send their key as `api_key` (query, form or JSON), not as a header
+# LibreTranslate clients send their key as `api_key` (query, form or JSON body, on any method),
+# not as a header
 LIBRETRANSLATE_PATHS = frozenset({"/translate", "/languages", "/detect"})
 
 
@@ -41,8 +42,10 @@ async def _libretranslate_key(request: Request) -> str:
     if request.url.path not in LIBRETRANSLATE_PATHS:
         return ""
     key = request.query_params.get("api_key", "")
-    if key or request.method != "POST":
+    if key:
         return key
+    # LibreTranslate (Flask) reads api_key from the form whatever the method, and libretranslatepy's
+    # languages() sends it as a GET with a urlencoded body: read the body on GET too
     from assistant.api.translate import form_fields
 
     try:
@@ -151,7 +154,12 @@ class Guard:
                 ),
             )
             return
-        if scope["method"] in ("POST", "PUT", "PATCH"):
+        # a GET may carry a body too (libretranslatepy's languages() does): cap it the same way
+        if (
+            scope["method"] in ("POST", "PUT", "PATCH")
+            or "transfer-encoding" in headers
+            or length not in (None, "0")
+        ):
             body = await self._read_body(receive)
             if body is None:
                 await self._refuse(

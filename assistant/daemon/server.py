@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from runtime.config import Config
 from assistant.daemon.apps import AppRegistry, ensure_owner_token
@@ -101,18 +104,25 @@ class DaemonServer:
     def __init__(self, app: Any, listeners: Listeners, log_level: str = "warning") -> None:
         import uvicorn
 
+        from assistant.daemon import logredact
+        from assistant.daemon.protocol import protocol_class
+
+        logredact.install()  # before uvicorn logs anything: no token reaches a log at any level
         self.listeners = listeners
         self.app = app
+        settings: DaemonConfig | None = getattr(app.state, "settings", None)
+        header_timeout = settings.header_timeout if settings is not None else 10.0
         # uvicorn's own limit is a backstop; the app answers 504 itself before this
         self.config = uvicorn.Config(
             app,
             log_level=log_level,
             access_log=False,
             lifespan="off",
+            http=protocol_class(header_timeout),
             timeout_keep_alive=30,
             timeout_graceful_shutdown=5,
         )
-        self.server = uvicorn.Server(self.config)
+        self.server = _server_class()(self.config)
 
     async def serve(self) -> None:
         from assistant.daemon.connectors import start_scheduler
@@ -125,7 +135,7 @@ class DaemonServer:
                 await connectors.stop()
 
     def run(self) -> None:
-        """Serve until SIGINT/SIGTERM."""
+        """Serve until SIGINT/SIGTERM (then return, so the caller can clean up)."""
         asyncio.run(self.serve())
 
     def stop(self) -> None:
@@ -145,6 +155,30 @@ class DaemonServer:
                 pass
 
 
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, minus re-raising a caught SIGTERM/SIGINT once serving stops: that kills
+        the process before the daemon drains its generations, closes its models and removes its
+        socket and pid file. Here serve() returns and the caller cleans up, then exits."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield  # signals reach only the main thread (tests run the server in another)
+                return
+            sigs = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in sigs}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
 def build(config: Config, settings: DaemonConfig, services: Any = None) -> tuple[Any, Any]:
     """Return (app, services) for config, with the owner token registered."""
     from assistant.daemon.app import create_app
@@ -157,12 +191,15 @@ def build(config: Config, settings: DaemonConfig, services: Any = None) -> tuple
 
 
 def run_daemon(config: Config, settings: DaemonConfig, log_level: str = "warning") -> None:
-    """Bind, serve until a signal, then clean up: `assistant daemon run`."""
+    """Bind, serve until SIGTERM or SIGINT, then shut down cleanly: stop accepting, let requests
+    finish (5 s), cancel running generations, close the models, remove the socket and pid file.
+    `assistant daemon run`."""
+    from assistant.daemon.process import remove_pid_file, write_pid_file
+
     app, services = build(config, settings)
     listeners = bind(settings)
     server = DaemonServer(app, listeners, log_level)
-    settings.pid_path.parent.mkdir(parents=True, exist_ok=True)
-    settings.pid_path.write_text(str(os.getpid()))
+    write_pid_file(settings)
     try:
         where = [f"unix:{listeners.unix_path}"] if listeners.unix_path else []
         if listeners.tcp_address:
@@ -171,12 +208,9 @@ def run_daemon(config: Config, settings: DaemonConfig, log_level: str = "warning
         server.run()
     finally:
         server.cleanup()
-        try:
-            if settings.pid_path.read_text().strip() == str(os.getpid()):
-                settings.pid_path.unlink()
-        except FileNotFoundError:
-            pass
         services.close()
+        remove_pid_file(settings)
+        log.warning("assistant daemon stopped")
 
 
 def _host(host: str) -> str:

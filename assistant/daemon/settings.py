@@ -22,6 +22,8 @@ class DaemonConfig:
     allowed_origins: browser origins allowed on TCP (default none), from ASSISTANT_ALLOWED_ORIGINS.
     max_body_bytes: larger request bodies get 413.
     request_timeout: seconds a request may run before it is stopped (504, or an SSE error event).
+    header_timeout: seconds a connection has to send a request's line and headers (408 and closed after).
+    max_audio_seconds: longest audio an upload may decode to (413 past it, found before decoding it all).
     registry_path: the app registry (names, scopes, token hashes).
     owner_token_path: the local user's admin token, read by the CLI and the client.
     """
@@ -37,6 +39,8 @@ class DaemonConfig:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 8 * 1024 * 1024
     request_timeout: float = 600.0
+    header_timeout: float = 10.0
+    max_audio_seconds: float = 15 * 60.0
 
     @classmethod
     def from_config(cls, config: Config) -> "DaemonConfig":

@@ -145,18 +145,26 @@ def prepare_batch(
             ):
                 _check_text(title, body, uri)
             if not (title or body or uri):
-                raise InvalidEvent("event has no title, body or uri", "send at least one of them")
+                raise InvalidEvent(
+                    "event has no title, body or uri", "send at least one of them", field="body"
+                )
             if (
                 type(sens) is not str or sens not in _SENS_OK
             ) and sens not in SENSITIVITY:  # unhashable junk too
-                raise InvalidEvent(f"unknown sensitivity {sens!r}", f"use one of {', '.join(SENSITIVITY)}")
+                raise InvalidEvent(
+                    f"unknown sensitivity {sens!r}",
+                    f"use one of {', '.join(SENSITIVITY)}",
+                    field="sensitivity",
+                )
             if created is None:
                 created = now
             elif type(created) is not float or not 0 <= created < _INF:
                 created = _time(created, "created", now)
             if created > now + 300:
                 raise InvalidEvent(
-                    "event created time is in the future", "send unix seconds of when it happened"
+                    "event created time is in the future",
+                    "send unix seconds of when it happened",
+                    field="created",
                 )
             ttl = ttls.get(kind)
             end = created + (default_ttl if ttl is None else ttl)
@@ -167,6 +175,7 @@ def prepare_batch(
                     raise InvalidEvent(
                         "idempotency_key must be 1-200 characters of text",
                         "send a stable id per event, e.g. a UUID",
+                        field="idempotency_key",
                     )
                 keyed = True
 
@@ -207,7 +216,8 @@ def prepare_batch(
             texts.append([None, title, body, uri, ents_text])
     except InvalidEvent as exc:
         if len(events) > 1:
-            raise InvalidEvent(f"event {i}: {exc.message}", exc.fix) from None
+            where = f"events.{i}" + (f".{exc.field}" if exc.field else "")
+            raise InvalidEvent(f"event {i}: {exc.message}", exc.fix, field=where) from None
         raise
     return Batch(rows, texts, keyed)
 
@@ -293,7 +303,9 @@ def _redact(
 
 def _unknown(data: Mapping[str, Any]) -> None:
     extra = sorted(set(data) - _KNOWN)
-    raise InvalidEvent(f"unknown event field {extra[0]!r}", f"use only {', '.join(sorted(_KNOWN))}")
+    raise InvalidEvent(
+        f"unknown event field {extra[0]!r}", f"use only {', '.join(sorted(_KNOWN))}", field=extra[0]
+    )
 
 
 def _entities(raw: Any) -> tuple[Sequence[str], Sequence[str], Sequence[str]]:
@@ -301,6 +313,7 @@ def _entities(raw: Any) -> tuple[Sequence[str], Sequence[str], Sequence[str]]:
         raise InvalidEvent(
             "entities must be an object with people, files and places lists",
             'send "entities": {"people": ["Ana"], "files": [], "places": []}',
+            field="entities",
         )
     return (
         _strs(raw["people"], "entities.people") if "people" in raw else (),
@@ -311,22 +324,26 @@ def _entities(raw: Any) -> tuple[Sequence[str], Sequence[str], Sequence[str]]:
 
 def _strs(value: Any, name: str) -> Sequence[str]:
     if type(value) is not list and (isinstance(value, str) or not isinstance(value, (list, tuple))):
-        raise InvalidEvent(f"{name} must be a list of strings", f'send "{name}": ["..."]')
+        raise InvalidEvent(f"{name} must be a list of strings", f'send "{name}": ["..."]', field=name)
     for v in value:
         if type(v) is not str and not isinstance(v, str):
-            raise InvalidEvent(f"{name} must be a list of strings", f'send "{name}": ["..."]')
+            raise InvalidEvent(f"{name} must be a list of strings", f'send "{name}": ["..."]', field=name)
     return value
 
 
 def _check_kind(kind: Any) -> None:
     if not isinstance(kind, str) or not kind:
-        raise InvalidEvent("event has no kind", f"set kind to one of {', '.join(KINDS)} (or a custom x-name)")
+        raise InvalidEvent(
+            "event has no kind", f"set kind to one of {', '.join(KINDS)} (or a custom x-name)", field="kind"
+        )
     if kind in _KIND_OK:
         return
     # Custom kinds are allowed with an "x-" prefix so typos in the built-in ones still fail loudly.
     if not (kind.startswith("x-") and 2 < len(kind) <= 64 and kind[2:].replace("_", "").isalnum()):
         raise InvalidEvent(
-            f"unknown event kind {kind!r}", f"use one of {', '.join(KINDS)}, or x-<name> for your own"
+            f"unknown event kind {kind!r}",
+            f"use one of {', '.join(KINDS)}, or x-<name> for your own",
+            field="kind",
         )
 
 
@@ -334,20 +351,25 @@ def _check_text(title: Any, body: Any, uri: Any) -> None:
     for name, value in (("title", title), ("body", body), ("uri", uri)):
         if not isinstance(value, str):
             raise InvalidEvent(
-                f"event field {name} must be a string, got {type(value).__name__}", f"send {name} as text"
+                f"event field {name} must be a string, got {type(value).__name__}",
+                f"send {name} as text",
+                field=name,
             )
         limit = MAX_TEXT if name == "body" else MAX_FIELD
         if len(value) > limit:
             raise InvalidEvent(
                 f"event field {name} is {len(value)} characters, over the limit of {limit}",
                 f"send a shorter {name} (a summary, not the whole document)",
+                field=name,
             )
 
 
 def _long_entity(*lists: Sequence[str]) -> None:
     for t, vals in zip(ENTITY_TYPES, lists):
         if any(len(v) > MAX_FIELD for v in vals):
-            raise InvalidEvent(f"an entry of entities.{t} is too long", "send names, not documents")
+            raise InvalidEvent(
+                f"an entry of entities.{t} is too long", "send names, not documents", field=f"entities.{t}"
+            )
 
 
 def _time(value: object, name: str, now: float) -> float:
@@ -360,6 +382,8 @@ def _time(value: object, name: str, now: float) -> float:
         or value < 0
     ):
         raise InvalidEvent(
-            f"event field {name} must be unix seconds", f"send {name} as a number, e.g. {int(now)}"
+            f"event field {name} must be unix seconds",
+            f"send {name} as a number, e.g. {int(now)}",
+            field=name,
         )
     return float(value)

@@ -52,12 +52,15 @@ class Caller:
     scopes: what its token allows ("memory:read", "memory:write").
     cross_app: may read other apps' events (granted by the user).
     owner: the user themself (CLI, TUI): sees and controls everything.
+    registered_at: when this app's current registration was made (unix seconds); a grant given
+        before it was given to a revoked app of the same name and does not count.
     """
 
     app: str
     scopes: frozenset[str] = frozenset({"memory:read", "memory:write"})
     cross_app: bool = False
     owner: bool = False
+    registered_at: float = 0.0
 
     @classmethod
     def user(cls) -> "Caller":
@@ -124,17 +127,22 @@ class EventIn:
         }
         extra = sorted(set(data) - known)
         if extra:
-            raise InvalidEvent(f"unknown event field {extra[0]!r}", f"use only {', '.join(sorted(known))}")
+            raise InvalidEvent(
+                f"unknown event field {extra[0]!r}", f"use only {', '.join(sorted(known))}", field=extra[0]
+            )
         ents = data.get("entities") or {}
         if not isinstance(ents, Mapping) or set(ents) - set(ENTITY_TYPES):
             raise InvalidEvent(
                 "entities must be an object with people, files and places lists",
                 'send "entities": {"people": ["Ana"], "files": [], "places": []}',
+                field="entities",
             )
         try:
             entities = Entities(**{k: tuple(_strs(v, f"entities.{k}")) for k, v in ents.items()})
         except TypeError:
-            raise InvalidEvent("entities lists must hold strings", "send lists of names") from None
+            raise InvalidEvent(
+                "entities lists must hold strings", "send lists of names", field="entities"
+            ) from None
         return cls(
             kind=data.get("kind"),  # type: ignore[arg-type]  # validated later, with the other fields
             title=data.get("title", ""),
@@ -156,7 +164,7 @@ def _strs(value: Any, name: str) -> list[str]:
         or not isinstance(value, (list, tuple))
         or not all(isinstance(v, str) for v in value)
     ):
-        raise InvalidEvent(f"{name} must be a list of strings", f'send "{name}": ["..."]')
+        raise InvalidEvent(f"{name} must be a list of strings", f'send "{name}": ["..."]', field=name)
     return list(value)
 
 

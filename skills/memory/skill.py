@@ -179,7 +179,9 @@ class MemorySkill:
     def visible_apps(self, caller: Caller, wanted: Sequence[str] = ()) -> set[str] | None:
         """Return the apps caller may read (None: all), narrowed to wanted; ScopeDenied for others' apps."""
         self._need(caller, "memory:read")
-        everything = caller.owner or caller.cross_app or caller.app in self.store.grants()
+        granted = self.granted_at(caller.app)
+        by_grant = granted is not None and granted >= caller.registered_at
+        everything = caller.owner or caller.cross_app or by_grant
         if everything:
             return set(wanted) if wanted else None
         other = [a for a in wanted if a != caller.app]
@@ -199,11 +201,14 @@ class MemorySkill:
         """Store events in one transaction; when this returns, they are durable. All or none."""
         self._need(caller, "memory:write")
         if isinstance(events, (str, bytes, Mapping)) or not isinstance(events, Sequence):
-            raise InvalidEvent("push_batch takes a list of events", "send a JSON array of event objects")
+            raise InvalidEvent(
+                "push_batch takes a list of events", "send a JSON array of event objects", field="events"
+            )
         if len(events) > MAX_BATCH:
             raise InvalidEvent(
                 f"a batch of {len(events)} events is over the limit of {MAX_BATCH}",
                 f"split it into batches of {MAX_BATCH} or fewer",
+                field="events",
             )
         if self.paused():
             raise CapturePaused(
@@ -239,9 +244,11 @@ class MemorySkill:
         """Return ranked hits among the events caller may read."""
         apps = self.visible_apps(caller, options.filters.apps)
         if not isinstance(query, str) or len(query) > 2000:
-            raise InvalidEvent("a search query is text of at most 2,000 characters", "send a shorter query")
+            raise InvalidEvent(
+                "a search query is text of at most 2,000 characters", "send a shorter query", field="query"
+            )
         if options.mode not in ("keyword", "hybrid"):
-            raise InvalidEvent(f"unknown search mode {options.mode!r}", "use keyword or hybrid")
+            raise InvalidEvent(f"unknown search mode {options.mode!r}", "use keyword or hybrid", field="mode")
         if options.mode == "hybrid" and self._can_embed() and self.searcher.index is None:
             self.searcher.index = self._vector_index()
         if options.mode == "hybrid" and not self._can_embed():
@@ -254,7 +261,9 @@ class MemorySkill:
         """Return ranked candidate events that a phrase like "that file" or "her" may mean."""
         apps = self.visible_apps(caller)
         if not isinstance(text, str) or not text.strip():
-            raise InvalidEvent("resolve needs a phrase", 'send e.g. "that file" or "the PDF from yesterday"')
+            raise InvalidEvent(
+                "resolve needs a phrase", 'send e.g. "that file" or "the PDF from yesterday"', field="text"
+            )
         return self.resolver.resolve(text, apps, limit)
 
     def browse(self, caller: Caller, options: BrowseOptions = BrowseOptions()) -> list[Event]:
@@ -291,6 +300,7 @@ class MemorySkill:
             raise InvalidEvent(
                 "forget needs ids, an app, a time range, or everything",
                 "e.g. `assistant memory forget --app mail --since 2d`",
+                field="ids",
             )
         if options.ids:
             parts.append(f"id IN ({','.join('?' * len(options.ids))})")
@@ -347,6 +357,11 @@ class MemorySkill:
     def revoke(self, caller: Caller, app: str) -> None:
         self._owner(caller, "revoke cross-app read")
         self.store.query("DELETE FROM grants WHERE app = ?", (app,))
+
+    def granted_at(self, app: str) -> float | None:
+        """Return when the user granted app cross-app read (unix seconds), or None if never."""
+        rows = self.store.query("SELECT granted FROM grants WHERE app = ?", (app,))
+        return float(rows[0][0]) if rows else None
 
     def stats(self, caller: Caller) -> dict[str, Any]:
         """Return counts, sizes, encryption, pause and retention state (owner: all apps; app: its own)."""

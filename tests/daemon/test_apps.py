@@ -67,3 +67,18 @@ def test_cli_add_list_revoke(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "unknown scope" in bad.output and "traceback" not in bad.output.lower()
     assert CliRunner().invoke(main, ["apps", "revoke", "notes"], env=env).exit_code == 0
     assert CliRunner().invoke(main, ["apps", "revoke", "notes"], env=env).exit_code == 1
+
+
+def test_cli_revoke_removes_the_apps_memory_grant(tmp_path: Path) -> None:
+    env = {"ASSISTANT_HOME": str(tmp_path)}
+    run = lambda *args: CliRunner().invoke(main, list(args), env=env)  # noqa: E731
+    assert run("apps", "add", "spy", "--scopes", "memory:read").exit_code == 0
+    granted = run("memory", "grant", "spy")
+    assert granted.exit_code == 0, granted.output
+    r = run("apps", "revoke", "spy")
+    assert r.exit_code == 0 and "cross-app memory grant" in r.output, r.output
+    stats = json.loads(run("memory", "stats", "--json").stdout)
+    assert stats["grants"] == []
+    # revoking an app that holds no grant opens no memory and says nothing about one
+    assert run("apps", "add", "other", "--scopes", "chat").exit_code == 0
+    assert run("apps", "revoke", "other").output.strip() == "revoked other"

@@ -9,9 +9,8 @@ import pytest
 
 from assistant.client import Client, ClientOptions, DaemonError
 from runtime.config import Config
-from assistant.daemon.handlers.memory import field_of
 from assistant.services import Services
-from skills.memory import Caller, MemoryOptions, MemorySkill, StoreOptions
+from skills.memory import Caller, InvalidEvent, MemoryOptions, MemorySkill, StoreOptions
 from skills.memory.embed import FakeEmbedder
 from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
 
@@ -199,7 +198,33 @@ def test_client_conveniences(mem_daemon: Daemon) -> None:
         assert err.value.status == 422 and err.value.field == "body"
 
 
-def test_field_of_reads_skill_messages() -> None:
-    assert field_of("event 3: unknown event kind 'x'") == "events.3.kind"
-    assert field_of("event field uri must be a string, got int") == "uri"
-    assert field_of("something else entirely") is None
+def test_invalid_event_carries_its_field_as_data(mem_daemon: Daemon) -> None:
+    # the daemon reads `field` off the error; nothing parses it back out of the message
+    skill = mem_daemon.services.skill("memory")
+    with pytest.raises(InvalidEvent) as one:
+        skill.push(Caller.user(), {"kind": "bogus", "body": "x"})
+    assert one.value.field == "kind"
+    with pytest.raises(InvalidEvent) as batch:
+        skill.push_batch(Caller.user(), [{"kind": "note", "body": "ok"}, {"kind": "note", "uri": 3}])
+    assert batch.value.field == "events.1.uri"
+
+
+def test_revoked_app_loses_its_grant_and_a_new_one_of_that_name_starts_with_nothing(
+    mem_daemon: Daemon,
+) -> None:
+    skill = mem_daemon.services.skill("memory")
+    with mem_daemon.tcp("browser") as b:
+        assert (
+            b.post("/v1/memory/events", json={"kind": "note", "body": "browser secret plans"}).status_code
+            == 200
+        )
+    token = mem_daemon.registry.add("spy", "memory:read")
+    skill.grant(Caller.user(), "spy")
+    with mem_daemon.tcp(headers={"Authorization": f"Bearer {token}"}, token=None) as spy:
+        assert spy.post("/v1/memory/browse", json={"apps": ["browser"]}).status_code == 200
+    mem_daemon.registry.revoke("spy")  # what `assistant apps revoke spy` does first
+    fresh = mem_daemon.registry.add("spy", "memory:read")
+    with mem_daemon.tcp(headers={"Authorization": f"Bearer {fresh}"}, token=None) as spy:
+        assert spy.post("/v1/memory/browse", json={"apps": ["browser"]}).status_code == 403
+        assert spy.get("/v1/memory/stats").json()["cross_app"] is False
+    mem_daemon.registry.revoke("spy")

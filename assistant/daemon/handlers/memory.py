@@ -3,76 +3,44 @@ skill filters by it; the app's scopes and the user's grants decide what it may r
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from fastapi import Request
 
 from assistant.api import memory as W
 from assistant.daemon.apps import AppIdentity
 from assistant.daemon.handlers import Handler, HandlerContext
-from runtime.errors import AssistantError
+
+if TYPE_CHECKING:
+    from skills.memory import Caller, MemorySkill
 
 MEMORY_SCOPES = ("memory:read", "memory:write")
-# InvalidEvent carries no field; its messages name one (see skills/memory/ingest.py). Most specific first.
-_FIELD_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"unknown event field '([^']+)'", r"\1"),
-    (r"event field (\w+)", r"\1"),
-    (r"(entities\.\w+)", r"\1"),
-    (r"\bentities\b", "entities"),
-    (r"\bkind\b", "kind"),
-    (r"\bsensitivity\b", "sensitivity"),
-    (r"created time", "created"),
-    (r"\bidempotency_key\b", "idempotency_key"),
-    (r"\bsecrets\b", "secrets"),
-    (r"no title, body or uri", "body"),
-    (r"search query", "query"),
-    (r"search mode", "mode"),
-    (r"resolve needs a phrase", "text"),
-    (r"forget needs", "ids"),
-    (r"cannot read the time", "since"),
-)
+T = TypeVar("T")
 
 
-def caller(skill: Any, app: AppIdentity) -> Any:
+def caller(skill: MemorySkill, app: AppIdentity) -> Caller:
     """Return the memory Caller for an authenticated app: its name, its memory scopes ("admin" implies
     both), and whether the user granted it cross-app read."""
     from skills.memory import Caller
 
     scopes = frozenset(s for s in MEMORY_SCOPES if app.allows(s))
     # grants are the user's, stored by the memory skill (`assistant memory grant APP`); read per
-    # request so a grant or revoke applies at once
-    return Caller(app.name, scopes, cross_app=app.name in skill.store.grants())
+    # request so a grant or revoke applies at once. A grant older than this registration was
+    # given to a revoked app of the same name: it does not pass to the new one.
+    granted = skill.granted_at(app.name)
+    cross_app = granted is not None and granted >= app.registered_at
+    return Caller(app.name, scopes, cross_app=cross_app, registered_at=app.registered_at)
 
 
-def field_of(message: str) -> str | None:
-    """Return the request field an InvalidEvent message is about, e.g. "events.2.kind"."""
-    prefix = ""
-    m = re.match(r"event (\d+): ", message)
-    if m:
-        prefix, message = f"events.{m.group(1)}.", message[m.end() :]
-    for pattern, repl in _FIELD_PATTERNS:
-        found = re.search(pattern, message)
-        if found:
-            return prefix + found.expand(repl)
-    return prefix.rstrip(".") or None
+async def _call(ctx: HandlerContext, app: AppIdentity, call: Callable[[MemorySkill, Caller], T]) -> T:
+    """Return call(skill, caller) run in a worker thread (SQLCipher and embeddings block)."""
 
+    def run() -> T:
+        # the first call opens and decrypts the database
+        skill: MemorySkill = ctx.services.skill("memory")
+        return call(skill, caller(skill, app))
 
-async def _call(ctx: HandlerContext, app: AppIdentity, method: str, *args: Any) -> Any:
-    """Return skill.<method>(caller, *args), run in a worker thread (SQLCipher and embeddings block)."""
-
-    def run() -> Any:
-        skill = ctx.services.skill("memory")  # the first call opens and decrypts the database
-        who = caller(skill, app)
-        out = getattr(skill, method)(who, *args)
-        return {**out, "cross_app": who.cross_app} if method == "stats" else out
-
-    try:
-        return await ctx.to_thread(run)
-    except AssistantError as exc:
-        if exc.code == "invalid_event" and getattr(exc, "field", None) is None:
-            exc.field = field_of(exc.message)  # type: ignore[attr-defined]  # read by errors.body_of
-        raise
+    return await ctx.to_thread(run)
 
 
 def _event(d: dict[str, Any]) -> W.StoredEvent:
@@ -86,7 +54,8 @@ def _filters(body: W.MemoryFilters) -> Any:
 
 
 async def push(ctx: HandlerContext, body: W.MemoryEvent, app: AppIdentity, request: Request) -> W.PushResult:
-    r = await _call(ctx, app, "push", body.model_dump(exclude_none=True))
+    event = body.model_dump(exclude_none=True)
+    r = await _call(ctx, app, lambda skill, who: skill.push(who, event))
     return W.PushResult(id=r.id, duplicate=r.duplicate, redactions=r.redactions)
 
 
@@ -94,7 +63,7 @@ async def push_batch(
     ctx: HandlerContext, body: W.PushBatchRequest, app: AppIdentity, request: Request
 ) -> W.PushBatchResponse:
     events = [e.model_dump(exclude_none=True) for e in body.events]
-    results = await _call(ctx, app, "push_batch", events)
+    results = await _call(ctx, app, lambda skill, who: skill.push_batch(who, events))
     return W.PushBatchResponse(
         results=[W.PushResult(id=r.id, duplicate=r.duplicate, redactions=r.redactions) for r in results]
     )
@@ -106,14 +75,14 @@ async def search(
     from skills.memory import SearchOptions
 
     opts = SearchOptions(mode=body.mode, limit=body.limit, filters=_filters(body))
-    hits = await _call(ctx, app, "search", body.query, opts)
+    hits = await _call(ctx, app, lambda skill, who: skill.search(who, body.query, opts))
     return W.SearchResponse(hits=[W.SearchHit.model_validate(h.to_dict()) for h in hits])
 
 
 async def resolve(
     ctx: HandlerContext, body: W.ResolveRequest, app: AppIdentity, request: Request
 ) -> W.ResolveResponse:
-    cands = await _call(ctx, app, "resolve", body.text, body.limit)
+    cands = await _call(ctx, app, lambda skill, who: skill.resolve(who, body.text, body.limit))
     return W.ResolveResponse(candidates=[W.ResolveCandidate.model_validate(c.to_dict()) for c in cands])
 
 
@@ -123,7 +92,7 @@ async def browse(
     from skills.memory import BrowseOptions
 
     opts = BrowseOptions(filters=_filters(body), limit=body.limit, before_id=body.before_id)
-    events = await _call(ctx, app, "browse", opts)
+    events = await _call(ctx, app, lambda skill, who: skill.browse(who, opts))
     return W.BrowseResponse(events=[_event(e.to_dict()) for e in events])
 
 
@@ -136,12 +105,12 @@ async def forget(
     opts = ForgetOptions(
         ids=tuple(body.ids), app=app.name if body.all else None, since=body.since, until=body.until
     )
-    n = await _call(ctx, app, "forget", opts)
+    n = await _call(ctx, app, lambda skill, who: skill.forget(who, opts))
     return W.ForgetResponse(forgotten=n)
 
 
 async def stats(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> W.MemoryStats:
-    s = await _call(ctx, app, "stats")
+    s = await _call(ctx, app, lambda skill, who: {**skill.stats(who), "cross_app": who.cross_app})
     return W.MemoryStats(
         events=s["events"],
         apps=s["apps"],

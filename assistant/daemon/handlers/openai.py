@@ -30,15 +30,26 @@ class Embedder(Protocol):
 
 
 def _model_id(ctx: HandlerContext, requested: str | None, role: str) -> str:
-    """Return a model id that is installed or in the catalog; 400/404 otherwise."""
+    """Return a model id that is installed or in the catalog; 400/404 naming `model` otherwise."""
     from runtime.store import check_id
 
     rt = ctx.services.runtime
     model = requested or rt.model_for(role)
-    check_id(model)
-    if model not in rt.store.catalog:
-        rt.store.get(model)  # raises ModelNotFound with the install hint
+    try:
+        check_id(model)
+        if model not in rt.store.catalog:
+            rt.store.get(model)  # raises ModelNotFound with the install hint
+    except AssistantError as exc:
+        exc.field = exc.field or "model"  # the store checks an id; here it is the request's `model`
+        raise
     return model
+
+
+def _roles(ctx: HandlerContext, model: str) -> tuple[str, ...]:
+    """Return the roles of a catalog or installed model."""
+    rt = ctx.services.runtime
+    manifest = rt.store.catalog.get(model)
+    return tuple(manifest.roles) if manifest is not None else tuple(rt.store.get(model).roles)
 
 
 def _options(body: W.ChatRequest | W.CompletionRequest, json_schema: Any = None) -> GenerationOptions:
@@ -207,10 +218,30 @@ def _embedder(ctx: HandlerContext) -> Embedder:
             f"embeddings need the memory skill, which is not installed ({exc})",
             "install the memory skill, then restart the daemon",
         ) from None
-    embedder = getattr(skill, "embedder", None)
-    if embedder is None or not callable(getattr(embedder, "embed", None)):
-        raise NotAvailable("the memory skill offers no embedder", "update the memory skill")
-    return embedder  # type: ignore[no-any-return]
+    return skill.embedder  # type: ignore[no-any-return]
+
+
+def _embedding_model(ctx: HandlerContext, requested: str | None) -> str:
+    """Return the embedding model's id; 404 for an unknown `model`, 400 for one that does not embed."""
+    from skills.memory.embed import MODEL_ID as EMBED_MODEL  # the memory skill's one embedder
+
+    if requested is None:
+        return EMBED_MODEL
+    model = _model_id(ctx, requested, "embed")
+    if "embed" not in _roles(ctx, model):
+        raise BadRequest(
+            f"model {model} is not an embedding model",
+            f"use {EMBED_MODEL}, or leave out `model`",
+            field="model",
+        )
+    if model != EMBED_MODEL:
+        # the memory skill embeds with one model; answering with it under another's name would lie
+        raise BadRequest(
+            f"model {model} is not the daemon's embedding model",
+            f"use {EMBED_MODEL}, or leave out `model`",
+            field="model",
+        )
+    return model
 
 
 async def embeddings(
@@ -225,8 +256,8 @@ async def embeddings(
         )
     embedder = await ctx.to_thread(_embedder, ctx)  # the first call builds the skill and loads ONNX
     vectors = await ctx.to_thread(embedder.embed, texts)
-    model = str(getattr(embedder, "model_id", body.model or "minilm-l6-int8"))
     n = sum(len(t.split()) for t in texts)
+    model = await ctx.to_thread(_embedding_model, ctx, body.model)
     return W.EmbeddingList(
         model=model,
         usage=W.Usage(prompt_tokens=n, completion_tokens=0, total_tokens=n),

@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 import anyio
 from fastapi import Request
@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from assistant.api import speech as W
 from assistant.daemon.apps import AppIdentity
-from assistant.daemon.errors import ApiRefusal, BadRequest, body_of, status_of
+from assistant.daemon.errors import ApiRefusal, BadRequest, TooLarge, body_of, status_of
 from assistant.daemon.handlers import Handler, HandlerContext, WebSocketHandler
 from runtime.errors import AssistantError
 
@@ -51,10 +51,11 @@ def stt_model(
     return ENGLISH_MODEL if task == "transcribe" and language in (None, "en") else MULTILINGUAL_MODEL
 
 
-def decode(data: bytes) -> Any:
-    """Return 16 kHz mono float32 samples of an audio file's bytes; BadRequest when it is not audio."""
-    from faster_whisper import decode_audio
-
+def decode(data: bytes, max_seconds: float) -> Any:
+    """Return 16 kHz mono float32 samples of an audio file's bytes; BadRequest when it is not audio,
+    TooLarge when it lasts longer than max_seconds. Compressed audio can be tiny for its length
+    (1.6 MB of OGG holds 30 minutes), so the length is checked from the container's header first and
+    then while decoding, which stops at the cap: a file that lies in its header is not decoded whole."""
     if not data:
         raise BadRequest("the audio file is empty", "send a WAV, MP3, OGG, FLAC or WebM file", field="file")
     fd, path = tempfile.mkstemp(prefix="assistant-audio-")
@@ -62,7 +63,9 @@ def decode(data: bytes) -> Any:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         try:
-            return decode_audio(path, sampling_rate=W.SAMPLE_RATE)
+            return _decode_capped(path, max_seconds)
+        except TooLarge:
+            raise
         except Exception as exc:  # PyAV raises many types (InvalidDataError, EOFError, ValueError ...)
             raise BadRequest(
                 f"the file is not audio that can be decoded ({type(exc).__name__}: {exc})"[:300],
@@ -71,6 +74,60 @@ def decode(data: bytes) -> Any:
             ) from None
     finally:
         os.unlink(path)
+
+
+def _too_long(seconds: float | None, max_seconds: float) -> TooLarge:
+    said = f"{seconds / 60:.1f} minutes long" if seconds is not None else "longer than the limit"
+    return TooLarge(
+        f"the audio is {said}; the daemon takes at most {max_seconds / 60:g} minutes per upload",
+        "send a shorter recording, or stream it to /v1/audio/captions",
+        field="file",
+    )
+
+
+def _decode_capped(path: str, max_seconds: float) -> Any:
+    """Decode and resample to 16 kHz mono, as faster_whisper.decode_audio does, stopping past the cap."""
+    import av
+    import numpy as np
+
+    limit = int(max_seconds * W.SAMPLE_RATE)
+    resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=W.SAMPLE_RATE)
+    chunks: list[Any] = []
+    n = 0
+    with av.open(path, mode="r", metadata_errors="ignore") as container:
+        if not container.streams.audio:
+            raise ValueError("the file has no audio stream")
+        if container.duration is not None:  # from the header (WAV size, FLAC STREAMINFO, Ogg's last page)
+            seconds = container.duration / av.time_base
+            if seconds > max_seconds + 1.0:  # headers round; the decoded count below is exact
+                raise _too_long(seconds, max_seconds)
+        for frame in _valid_frames(container.decode(audio=0), av.error.InvalidDataError):
+            for out in resampler.resample(frame):
+                array = out.to_ndarray().reshape(-1)
+                n += len(array)
+                if n > limit:
+                    raise _too_long(None, max_seconds)
+                chunks.append(array)
+        for out in resampler.resample(None):
+            array = out.to_ndarray().reshape(-1)
+            n += len(array)
+            if n > limit:
+                raise _too_long(None, max_seconds)
+            chunks.append(array)
+    if not chunks:
+        raise ValueError("no audio frames")
+    return np.concatenate(chunks).astype(np.float32) / 32768.0
+
+
+def _valid_frames(frames: Iterator[Any], invalid: type[Exception]) -> Iterator[Any]:
+    """Yield frames, skipping ones the decoder calls invalid (as faster_whisper.decode_audio does)."""
+    while True:
+        try:
+            yield next(frames)
+        except StopIteration:
+            return
+        except invalid:
+            continue
 
 
 def has_speech(audio: Any) -> bool:
@@ -86,7 +143,7 @@ def _recognise(ctx: HandlerContext, body: W.AudioRequest, task: str) -> tuple[An
     rt = ctx.services.runtime
     installed = {m.id: m.roles for m in rt.store.list()}
     model = stt_model(body.model, task, body.language, rt.store.catalog, installed)
-    audio = decode(body.file.data)
+    audio = decode(body.file.data, ctx.settings.max_audio_seconds)
     duration = len(audio) / W.SAMPLE_RATE
     if not has_speech(audio):
         return None, model, duration

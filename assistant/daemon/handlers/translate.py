@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from assistant.api import translate as W
 from assistant.daemon.apps import AppIdentity
 from assistant.daemon.handlers import Handler, HandlerContext
+
+if TYPE_CHECKING:
+    from skills.translate import TranslateSkill
 
 # LibreTranslate answers with language names; py3langid knows only codes. Unlisted codes show as the code.
 NAMES = {
@@ -62,8 +65,8 @@ NAMES = {
 PIVOT = "en"
 
 
-def _skill(ctx: HandlerContext) -> Any:
-    return ctx.services.skill("translate")
+def _skill(ctx: HandlerContext) -> TranslateSkill:
+    return ctx.services.skill("translate")  # type: ignore[no-any-return]
 
 
 def _targets(pairs: list[str]) -> dict[str, list[str]]:
@@ -126,10 +129,11 @@ async def lt_translate(
             field="q",
         )
     resp, results = await ctx.to_thread(_lt_translate_sync, _skill(ctx), body)
-    # LibreTranslate's answer has no place for the route; headers say it, so a lower-quality LLM
-    # translation is never passed off silently
+    # said in the body and in headers, so a lower-quality chat-model translation is never passed off
+    # as a dedicated model's
     quality = "lower" if any(r.quality == "lower" for r in results) else "high"
     engines = "+".join(sorted({r.engine for r in results})) or "none"
+    resp.engine, resp.quality = engines, quality
     return JSONResponse(
         resp.model_dump(exclude_none=True),
         headers={"X-Translation-Quality": quality, "X-Translation-Engine": engines},
@@ -137,7 +141,8 @@ async def lt_translate(
 
 
 async def lt_languages(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> W.LanguageList:
-    pairs = await ctx.to_thread(lambda: _skill(ctx).pairs())
+    skill = await ctx.to_thread(_skill, ctx)
+    pairs = await ctx.to_thread(skill.pairs)
     return W.LanguageList(
         [
             W.LanguageInfo(code=code, name=NAMES.get(code, code), targets=targets)
