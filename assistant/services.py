@@ -26,6 +26,7 @@ class Services:
 
     def __init__(self, config: Config, runtime: Any = None, overrides: dict[str, Any] | None = None) -> None:
         self.config = config
+    "voice": "skills.voice:create",
         self._runtime = runtime
         self._skills: dict[str, Any] = dict(overrides or {})
         self._mu = threading.RLock()

@@ -22,7 +22,7 @@ else:  # pragma: no cover - py3.10 has no tomllib; tomli is the same parser
     import tomli as tomllib
 
 FORMATS = ("gguf", "ctranslate2", "onnx", "bergamot")
-ROLES = ("chat", "autocomplete", "code", "fim", "stt", "translate", "embed")
+ROLES = ("chat", "autocomplete", "code", "fim", "stt", "translate", "embed", "tts")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
@@ -40,6 +40,7 @@ _TOP_KEYS = {
     "languages",
     "directions",
     "file",
+    "extra_sha256",
     "sources",
 }
 _SOURCE_KEYS = {"package", "urls", "url_extra_files", "extra_files"}
@@ -100,6 +101,9 @@ class Manifest:
     directions: tuple[str, ...] = ()
     """Translation directions such as "en-pt"."""
     manifest_path: Path | None = field(default=None, compare=False)
+    extra_sha256: tuple[tuple[str, str], ...] = ()
+    """(name in the installed folder, sha256) of companion files pinned like the main file (a Piper
+    voice's .onnx.json); the store checks them on install and verify."""
 
     @property
     def in_place(self) -> PackageSource | None:
@@ -188,6 +192,13 @@ def parse_manifest(data: dict[str, Any], file: Path) -> Manifest:
     for d in directions:
         if not re.fullmatch(r"[a-z]{2,3}-[a-z]{2,3}", d):
             v.fail("directions", f"{d!r} is not a direction", 'write directions as "en-pt"')
+    extra_sha = v.str_map(data, "extra_sha256", "")
+    for name, digest in extra_sha:
+        v.dest_name(name, "extra_sha256")
+        if not _SHA_RE.match(digest):
+            v.fail(
+                "extra_sha256", f"{digest!r} is not 64 lower-case hex digits", "paste the output of sha256sum"
+            )
     return Manifest(
         id=mid,
         name=v.string(data, "name"),
@@ -204,6 +215,7 @@ def parse_manifest(data: dict[str, Any], file: Path) -> Manifest:
         languages=tuple(v.str_list(data, "languages")) if "languages" in data else (),
         directions=tuple(directions),
         manifest_path=file,
+        extra_sha256=tuple(extra_sha),
     )
 
 

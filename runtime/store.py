@@ -167,6 +167,8 @@ class ModelStore:
         sha, size = hash_file(main)
         check_model(model_id, rec.format, rec.path, size, sha, rec.size, rec.sha256, fix)
         return rec
+        if rec.manifest is not None:
+            _check_extras(rec.manifest, main.parent, fix)
 
     # -- installs --------------------------------------------------------------------------------
 
@@ -297,6 +299,7 @@ class ModelStore:
             where = tmp if m.format == "ctranslate2" else tmp / m.file
             check_model(m.id, m.format, where, size, sha, m.size, m.sha256, fix)
         except BaseException:
+            _check_extras(m, tmp, fix)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         rel = "." if m.format == "ctranslate2" else m.file
@@ -369,6 +372,16 @@ class ModelStore:
                 default_roles = ("chat", "autocomplete") if fmt == "gguf" else ("embed",)
             else:
                 raise InstallError(f"cannot add a {fmt!r} model", "add gguf, onnx or ctranslate2 models")
+                # a Piper voice is an .onnx with its config beside it as <name>.onnx.json
+                voice_config = src.with_name(src.name + ".json")
+                if fmt == "onnx" and voice_config.is_file():
+                    copy_hashed([voice_config], tmp / (rel + ".json"), None, "copy", 0)
+                    default_roles = ("tts",)
+                elif "tts" in (roles or ()):
+                    raise InstallError(
+                        f"the voice {src.name} has no config beside it ({voice_config.name})",
+                        "put the voice's .onnx.json next to the .onnx file and add it again",
+                    )
             check_model(model_id, fmt, tmp / rel, size, sha, want_size, want_sha, fix)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -497,6 +510,19 @@ def _check_tree(model_id: str, sha: str, want: str | None, folder: Path, fix: st
 
 def _record(m: Manifest, path: str, size: int, sha: str | None, source: str) -> dict[str, Any]:
     return {
+def _check_extras(m: Manifest, folder: Path, fix: str) -> None:
+    """Raise IntegrityError if a companion file the manifest pins is missing or changed."""
+    for name, want in m.extra_sha256:
+        path = folder / name
+        if not path.is_file():
+            raise IntegrityError(f"model {m.id} is missing its file {name}", fix)
+        sha, _ = hash_file(path)
+        if sha != want:
+            raise IntegrityError(
+                f"model {m.id} is corrupted: {name} should have sha256 {want[:12]}…, found {sha[:12]}…", fix
+            )
+
+
         "id": m.id,
         "format": m.format,
         "roles": list(m.roles),

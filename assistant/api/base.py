@@ -8,7 +8,16 @@ from typing import Any, Callable, Literal, Optional
 from pydantic import BaseModel, ConfigDict
 
 # Scopes an app can hold. "admin" implies every other scope.
-SCOPES: tuple[str, ...] = ("chat", "autocomplete", "translate", "stt", "memory:read", "memory:write", "admin")
+SCOPES: tuple[str, ...] = (
+    "chat",
+    "autocomplete",
+    "translate",
+    "stt",
+    "tts",
+    "memory:read",
+    "memory:write",
+    "admin",
+)
 ANY_APP = ""
 """Pseudo-scope: any registered app may call the endpoint, whatever its scopes."""
 

@@ -160,3 +160,47 @@ class TextEngine(Protocol):
     def fim_prompt(self, prefix: str, suffix: str) -> str: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class TtsOptions:
+    """How to speak.
+
+    speed: 1.0 is the voice's own pace; 2.0 twice as fast (0.25-4.0, as OpenAI's `speed`).
+    speaker: speaker index for multi-speaker voices (None: the voice's default).
+    volume: multiplier on the normalised samples.
+    """
+
+    speed: float = 1.0
+    speaker: int | None = None
+    volume: float = 1.0
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """The audio of one sentence: float32 mono samples in [-1, 1]."""
+
+    text: str
+    samples: Any  # numpy float32 array, shape (n,)
+    sample_rate: int
+    seconds: float  # compute seconds it took
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return len(self.samples) / self.sample_rate if self.sample_rate else 0.0
+
+
+@runtime_checkable
+class TtsEngine(Protocol):
+    """A loaded text-to-speech voice (Piper on onnxruntime, or the fake)."""
+
+    model_id: str
+    report: LoadReport
+    sample_rate: int
+
+    def synthesize(self, text: str, options: TtsOptions = ...) -> Iterator[SpeechChunk]:
+        """Yield one chunk per sentence, each as soon as it is synthesised."""
+        ...
+
+    def close(self) -> None: ...

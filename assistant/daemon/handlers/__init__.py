@@ -36,6 +36,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "memory",
     "translate",
     "speech",
+    "tts",
 )
 
 Handler = Callable[..., Awaitable[Any]]

@@ -1,0 +1,121 @@
+"""Voice: text to speech, and the spoken conversation loop over speech, chat, memory and a voice.
+
+voice = services.skill("voice")
+for chunk in voice.speak("Hello there. How are you?"):      # one chunk per sentence
+    play(chunk.samples, chunk.sample_rate)
+loop = voice.loop(VoiceOptions(), caller=Caller.user())
+for ev in loop.run(FileSource("question.wav"), sink):        # transcript, tokens, audio, citations
+    ...
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from runtime.engines.base import SpeechChunk, TtsEngine, TtsOptions
+from runtime.engines.piper import DEFAULT_VOICE, hold_voice
+from skills.voice.context import ConversationContext
+from skills.voice.loop import TurnStats, VoiceEvent, VoiceLoop, VoiceOptions
+from skills.voice.sinks import SpeakerSink, TimelineSink
+
+__all__ = [
+    "DEFAULT_VOICE",
+    "SpeakerSink",
+    "TimelineSink",
+    "TurnStats",
+    "VoiceEvent",
+    "VoiceLoop",
+    "VoiceOptions",
+    "VoiceSkill",
+    "create",
+]
+log = logging.getLogger(__name__)
+STT_MODEL = "whisper-tiny.en"
+
+
+@dataclass(frozen=True)
+class SttChoice:
+    """Which Whisper model transcribes the user, and how."""
+
+    model: str = STT_MODEL
+    beam_size: int = 1
+
+
+class VoiceSkill:
+    """Speaks text with a held Piper voice and builds conversation loops over the other skills."""
+
+    def __init__(self, services: Any) -> None:
+        self.services = services
+
+    def voices(self) -> list[str]:
+        """Return the ids of the text-to-speech voices in the catalog or installed."""
+        store = self.services.runtime.store
+        ids = {m.id for m in store.catalog.values() if "tts" in m.roles}
+        ids |= {m.id for m in store.list() if "tts" in m.roles}
+        return sorted(ids)
+
+    @contextmanager
+    def voice(self, voice_id: str = DEFAULT_VOICE) -> Iterator[TtsEngine]:
+        """Hold the voice through the runtime's scheduler for the duration of the block."""
+        rt = self.services.runtime
+        engine = hold_voice(rt, voice_id)
+        try:
+            yield engine
+        finally:
+            rt.release(voice_id)
+
+    def speak(
+        self, text: str, voice_id: str = DEFAULT_VOICE, options: TtsOptions = TtsOptions()
+    ) -> Iterator[SpeechChunk]:
+        """Yield the speech of text, one chunk per sentence, as each is synthesised."""
+        with self.voice(voice_id) as engine:
+            yield from engine.synthesize(text, options)
+
+    def transcriber(self, choice: SttChoice = SttChoice()) -> Any:
+        """Return audio -> text over the speech skill; silence and noise give "" (never sent to
+        Whisper, which invents words for them)."""
+        from runtime.engines.whisper import SttOptions
+
+        speech = self.services.skill("speech")
+        opts = SttOptions(
+            language="en", window="short", min_window=10.0, beam_size=choice.beam_size, word_timestamps=False
+        )
+
+        def transcribe(audio: np.ndarray) -> str:
+            if len(audio) < 1600 or not has_speech(audio):
+                return ""
+            return str(speech.transcribe(audio, choice.model, opts).text)
+
+        return transcribe
+
+    @contextmanager
+    def loop(
+        self,
+        options: VoiceOptions = VoiceOptions(),
+        caller: Any = None,
+        voice_id: str = DEFAULT_VOICE,
+        stt: SttChoice = SttChoice(),
+    ) -> Iterator[VoiceLoop]:
+        """Yield a VoiceLoop on the memory-grounded chat skill, holding the voice meanwhile."""
+        chat = self.services.skill("chat")
+        memory = getattr(chat, "memory", None)
+        with self.voice(voice_id) as engine:
+            context = ConversationContext(memory=memory, caller=caller)
+            yield VoiceLoop(self.transcriber(stt), chat, engine, options, context, caller)
+
+
+def has_speech(audio: np.ndarray) -> bool:
+    """Whether Silero VAD finds any speech in 16 kHz audio."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return bool(get_speech_timestamps(np.asarray(audio, np.float32), VadOptions()))
+
+
+def create(services: Any) -> VoiceSkill:
+    """Build the voice skill over the services' runtime and skills."""
+    return VoiceSkill(services)
