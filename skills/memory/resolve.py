@@ -199,7 +199,8 @@ _FEMALE = set(
     "valentina fernanda gabriela mariana leticia priya ananya aisha fatima yuki mei li hana jessica jennifer "
     "linda susan karen nancy lisa betty helen sandra donna carol ruth sharon michelle kim amy anne alice eva "
     "nina lena hannah leah rachel rebecca natalie zoe ella lily diana dana fiona claire kate katie megan "
-    "nora olga irene ingrid freya astrid greta elsa heidi marie louise chiara giulia francesca ada".split()
+    "nora olga irene ingrid freya astrid greta elsa heidi marie louise chiara giulia francesca ada "
+    "leila layla yasmin noor zainab amara chioma ngozi aiko sakura jia xin ying".split()
 )
 _MALE = set(
     "bruno joao john james robert michael william david richard joseph thomas charles daniel matthew anthony "
@@ -208,7 +209,13 @@ _MALE = set(
     "patrick alexander jack dennis jerry tyler aaron jose adam henry nathan douglas peter zachary kyle noah "
     "ethan liam lucas mateus pedro tiago rui miguel diogo carlos luis jorge manuel antonio francisco rafael "
     "hugo andre ricardo marco luca giovanni hans lars sven erik olaf raj arjun rahul omar ali ahmed hiro kenji "
-    "wei chen tom ben sam max leo oscar felix victor ivan igor dmitri tomas martin simon oliver harry".split()
+    "wei chen tom ben sam max leo oscar felix victor ivan igor dmitri tomas martin simon oliver harry farid karim "
+    "yusuf mohammed muhammad hassan hussein khalid tariq amir reza kofi kwame chidi emeka tunde sipho".split()
+)
+# Senders that are organisations or robots, never "her" or "him".
+_ORG_WORDS = frozenset(
+    "team desk news newsletter newsletters support noreply reply info notifications notification service bot "
+    "admin billing sales digest alerts alert mailer updates inc ltd llc gmbh bank store shop".split()
 )
 _QUOTE = re.compile(r"[\"“”'‘’]([^\"“”'‘’]{2,80})[\"“”'‘’]")
 
@@ -326,11 +333,25 @@ def _app_matches(e: Event, words: tuple[str, ...]) -> str | None:
     return None
 
 
-def _gender(person: str) -> str:
+def _gender(person: str) -> tuple[str, float]:
+    """Return the usual gender of a person's first name ("f", "m" or "") and how sure that is:
+    1 for listed names, 0.5 for a guess from the ending (-a, -ah, -ie, -ine, -elle: mostly female;
+    other consonant endings: mostly male), 0 when unknown."""
     first = tokens(person)[:1]
     if not first:
-        return ""
-    return "f" if first[0] in _FEMALE else "m" if first[0] in _MALE else ""
+        return "", 0.0
+    name = first[0]
+    if name in _FEMALE:
+        return "f", 1.0
+    if name in _MALE:
+        return "m", 1.0
+    if len(name) < 3 or not name.isalpha():
+        return "", 0.0
+    if name.endswith(("a", "ah", "ie", "ine", "elle", "ette", "een")):
+        return "f", 0.5
+    if name[-1] in "bcdfgkmnprstvz":
+        return "m", 0.5
+    return "", 0.0
 
 
 @dataclass
@@ -412,7 +433,8 @@ class Resolver:
         base = f"SELECT {EVENT_COLS} FROM events e WHERE {where}"
         if cues or not (ref.terms or ref.time):
             sql = base + (f" AND ({' OR '.join(cues)})" if cues else "")
-            for r in self.store.query(sql + " ORDER BY e.id DESC LIMIT 200", [*params, *cue_params]):
+            # newest by when it happened, not by id: connectors import history out of order
+            for r in self.store.query(sql + " ORDER BY e.created DESC LIMIT 200", [*params, *cue_params]):
                 pool[r[0]] = to_event(r)
         if ref.time is not None:
             lo, hi = ref.time.since - ref.time.slack, ref.time.until + ref.time.slack
@@ -488,7 +510,7 @@ class Resolver:
                     got += 0.75 * wt
                     hits.append(t)
             cover = got / total if total else 0.0
-            score += 4.0 * cover + 0.5 * bm
+            score += 4.0 * cover + 0.25 * bm
             if hits:
                 why.append("mentions " + ", ".join(f"'{t}'" for t in hits))
         for p in ref.phrases:
@@ -527,7 +549,8 @@ class Resolver:
                     f"{ref.time.when}, at {time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}"
                 )
         age = max(0.0, now - e.created)
-        score += 0.5 ** (age / DAY) + 0.3 * 0.5 ** (age / 3600.0)  # newer first, the last hour most
+        fresh = 0.5 ** (age / DAY) + 0.3 * 0.5 ** (age / 3600.0)  # newer first, the last hour most
+        score += fresh * (1.0 if any(w >= 1.0 for w in ref.weights) else 2.0)
         if ref.deictic and not ref.terms and e.kind in ("file_opened", "url", "message"):
             score += 0.3  # "it", "that": things rather than commands or window titles
         entity = None
@@ -537,26 +560,25 @@ class Resolver:
         named = self._named(ref, people)
         if named:
             entity, frac = named
-            score += 2.0 * frac
+            score += 2.0 * frac + 0.75 / len(people)  # "the meeting with Ana": a 1:1 before a crowd
             why.insert(0, f"about {entity}")
         if ref.person == "who":
             if not people:
-                return _Scored(e, score - 2.5, why or ["no person"], None)
+                return _Scored(e, score - 6.0, why or ["no person"], None)
             entity = entity or people[0]
             score += 1.5 + (1.0 if ref.asks and e.kind == "message" and not ref.kinds else 0.0)
             why.insert(0, f"a person: {entity} ({e.kind} from {e.app})")
         elif ref.person:
+            people = [p for p in people if not _ORG_WORDS.intersection(tokens(p))]
             if not people:
                 return None
             want = "f" if ref.person == "she" else "m" if ref.person == "he" else ""
-            ranked = sorted(people[:5], key=lambda p: (want != "" and _gender(p) not in (want, "")))
+            ranked = sorted(people[:5], key=lambda p: (want != "" and _gender(p)[0] not in (want, "")))
             entity = entity or ranked[0]
-            g = _gender(entity)
-            score += 1.0 + (0.5 if e.kind in ("contact", "message") else 0.0)
-            if want and g == want:
-                score += 0.75
-            elif want and g and g != want:
-                score -= 1.5
+            g, sure = _gender(entity)
+            score += 1.0
+            if want and g and g != want:
+                score -= 1.5 * sure  # a name usually of the other gender; unknown names count as either
             if ctx_terms and any(_stem(t) in {_stem(x) for x in tokens(entity)} for t in ctx_terms):
                 score += 3.0
                 why.append("named in the conversation")
