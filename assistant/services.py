@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from runtime.config import Config
 from runtime.errors import AssistantError
+
+if TYPE_CHECKING:
+    from runtime.runtime import Runtime
+    from skills.autocomplete.skill import Autocomplete
+    from skills.chat import ChatSkill
+    from skills.memory.skill import MemorySkill
+    from skills.speech import SpeechSkill
+    from skills.translate import TranslateSkill
 
 SKILLS: dict[str, str] = {
     "autocomplete": "skills.autocomplete:create",
@@ -18,21 +26,26 @@ SKILLS: dict[str, str] = {
     "speech": "skills.speech:create",
     "memory": "skills.memory:create",
     "chat": "skills.chat:create",
+    "voice": "skills.voice:create",
 }
 
 
 class Services:
-    """Holds one Runtime and the skills built so far. Thread-safe; close() releases everything."""
+    """Holds one Runtime and the skills built so far. Thread-safe; close() releases everything.
 
-    def __init__(self, config: Config, runtime: Any = None, overrides: dict[str, Any] | None = None) -> None:
+    It is the skills.host.SkillHost every skill's create() receives (the type checker holds it to
+    that Protocol). `overrides` puts ready-made skills (fakes in tests) in place by name."""
+
+    def __init__(
+        self, config: Config, runtime: Runtime | None = None, overrides: dict[str, object] | None = None
+    ) -> None:
         self.config = config
-    "voice": "skills.voice:create",
         self._runtime = runtime
         self._skills: dict[str, Any] = dict(overrides or {})
         self._mu = threading.RLock()
 
     @property
-    def runtime(self) -> Any:
+    def runtime(self) -> Runtime:
         with self._mu:
             if self._runtime is None:
                 from runtime.runtime import Runtime
@@ -45,8 +58,21 @@ class Services:
         """Whether the runtime has been built (reading it would build it)."""
         return self._runtime is not None
 
+    @overload
+    def skill(self, name: Literal["autocomplete"]) -> Autocomplete: ...
+    @overload
+    def skill(self, name: Literal["translate"]) -> TranslateSkill: ...
+    @overload
+    def skill(self, name: Literal["speech"]) -> SpeechSkill: ...
+    @overload
+    def skill(self, name: Literal["memory"]) -> MemorySkill: ...
+    @overload
+    def skill(self, name: Literal["chat"]) -> ChatSkill: ...
+    @overload
+    def skill(self, name: str) -> object: ...
     def skill(self, name: str) -> Any:
-        """Return the skill called name, building it on first use."""
+        """Return the skill called name, building it on first use (typed per name for the skills
+        listed in skills.host; any other registered name gives an object to narrow)."""
         with self._mu:
             if name not in self._skills:
                 target = SKILLS.get(name)

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from runtime.config import Config
 from runtime.errors import ModelError, ModelNotFound
-from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, LoadReport, TokenEvent
+from runtime.engines.base import (
+    CancelToken,
+    ChatMessage,
+    GenerationOptions,
+    LoadReport,
+    TextEngine,
+    TokenStream,
+)
 from runtime.planner import EnginePlan, PlanOptions, plan_all
 from runtime.probe import Facts, probe, total_ram
-from runtime.scheduler import Scheduler
+from runtime.scheduler import Loader, Scheduler
 from runtime.store import InstalledModel, ModelStore
+
+if TYPE_CHECKING:
+    from runtime.engines.llama_cpp import LlamaEngine
+    from runtime.engines.whisper import WhisperEngine
+
+H = TypeVar("H")  # the engine type of a model a skill holds (Whisper, an embedder)
 
 # roles skills ask for -> which configured default serves them
 ROLE_DEFAULTS = {
@@ -34,15 +48,17 @@ class Runtime:
         config: Config,
         store: ModelStore | None = None,
         facts: Facts | None = None,
-        loaders: dict[str, Callable[[InstalledModel, EnginePlan], Any]] | None = None,
+        loaders: dict[str, Callable[[InstalledModel, EnginePlan], TextEngine]] | None = None,
     ) -> None:
         self.config = config
         self.store = store or ModelStore(config.models_dir)
         self._facts = facts
-        self._loaders = loaders or {"gguf": self._load_gguf}
+        self._loaders: dict[str, Callable[[InstalledModel, EnginePlan], TextEngine]] = loaders or {
+            "gguf": self._load_gguf
+        }
         self.load_overrides: dict[str, dict[str, Any]] = {}
         self._held_ids: set[str] = set()  # models skills hold (see hold())
-        self.scheduler = Scheduler(
+        self.scheduler: Scheduler[TextEngine] = Scheduler(
             self._loader,
             memory_budget=config.memory_budget
             if config.memory_budget is not None
@@ -94,8 +110,8 @@ class Runtime:
         except ModelError:
             return 0
 
-    def _loader(self, model_id: str) -> Callable[[str], tuple[Any, LoadReport]]:
-        def load(mid: str) -> tuple[Any, LoadReport]:
+    def _loader(self, model_id: str) -> Loader[TextEngine]:
+        def load(mid: str) -> tuple[TextEngine, LoadReport]:
             model = self.store.ensure(mid)
             loader = self._loaders.get(model.format)
             if loader is None:
@@ -108,7 +124,7 @@ class Runtime:
 
         return load
 
-    def _load_gguf(self, model: InstalledModel, plan: EnginePlan) -> Any:
+    def _load_gguf(self, model: InstalledModel, plan: EnginePlan) -> LlamaEngine:
         from runtime.engines.llama_cpp import LlamaEngine, LlamaLoadOptions
 
         ctx = DEFAULT_CTX
@@ -122,14 +138,14 @@ class Runtime:
             fim = "fim" in model.manifest.roles
         return LlamaEngine.load(model.id, model.path, plan, opts, fim=fim)
 
-    def hold(self, model_id: str, loader: Callable[[str], tuple[Any, LoadReport]]) -> Any:
+    def hold(self, model_id: str, loader: Loader[H]) -> H:
         """Return the engine for a model a skill keeps across calls and threads (Whisper, the
         MiniLM embedder), loaded by `loader` under the memory budget like the text models and kept
         loaded until release(). Such a model is never handed to a text caller."""
         self._held_ids.add(model_id)
         return self.scheduler.pin(model_id, loader)
 
-    def hold_speech(self, model_id: str) -> Any:
+    def hold_speech(self, model_id: str) -> WhisperEngine:
         """hold() a Whisper model."""
         return self.hold(model_id, self._load_speech)
 
@@ -137,7 +153,7 @@ class Runtime:
         """Let a held model age out like any idle one."""
         self.scheduler.unpin(model_id)
 
-    def _load_speech(self, model_id: str) -> tuple[Any, LoadReport]:
+    def _load_speech(self, model_id: str) -> tuple[WhisperEngine, LoadReport]:
         from runtime.engines.whisper import WhisperEngine
 
         model = self.store.ensure(model_id)
@@ -165,7 +181,7 @@ class Runtime:
         options: GenerationOptions = GenerationOptions(),
         model: str | None = None,
         cancel: CancelToken | None = None,
-    ) -> Iterator[TokenEvent]:
+    ) -> TokenStream:
         """Stream a chat reply rendered with the model's own template; returns GenerationStats."""
         model_id = self._text_model(model or self.model_for("chat"))
         with self.scheduler.use(model_id) as engine:
@@ -181,11 +197,23 @@ class Runtime:
         options: GenerationOptions = GenerationOptions(),
         model: str | None = None,
         cancel: CancelToken | None = None,
-    ) -> Iterator[TokenEvent]:
+    ) -> TokenStream:
         """Stream a plain completion of prompt; returns GenerationStats."""
         return self.scheduler.stream(
             self._text_model(model or self.model_for("chat")), prompt, options, cancel
         )
+
+    def with_config(self, config: Config) -> Runtime:
+        """Return a Runtime that answers roles (model_for) from `config` but shares this one's store,
+        scheduler and loaded models, so a front door with other defaults (a test, a second app)
+        loads nothing twice and leaves this runtime's config as it was. Loading, the memory budget,
+        keep-alive and queueing stay this runtime's; closing either closes both."""
+        view = copy.copy(self)
+        view.config = config
+        for name, attr in vars(type(self)).items():  # values cached from the old config
+            if isinstance(attr, functools.cached_property):
+                view.__dict__.pop(name, None)
+        return view
 
     def close(self) -> None:
         self.scheduler.close()

@@ -3,6 +3,10 @@ requests per model so that concurrent callers never share a context.
 
 Engines are built by injected loaders (one per model format), so tests run the real
 scheduling logic against fake engines.
+
+A lease is the `with use(model_id) as engine:` block. The engine it yields refuses every use once
+the block ends (LeaseEnded): outside its lease the engine may be serving another caller, or be
+evicted and freed, which in llama.cpp is a crash rather than an error.
 """
 
 from __future__ import annotations
@@ -11,17 +15,65 @@ import logging
 import threading
 import time
 from collections import deque
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar, overload
 
 from runtime.errors import Busy, ModelError, QueueFull
-from runtime.engines.base import CancelToken, GenerationOptions, GenerationStats, LoadReport, TokenEvent
+from runtime.engines.base import (
+    CancelToken,
+    GenerationOptions,
+    GenerationStats,
+    LoadReport,
+    TextEngine,
+    TokenStream,
+)
 
 log = logging.getLogger(__name__)
 
+E = TypeVar("E")  # the engine type the scheduler's own loaders build (text engines in the runtime)
+F = TypeVar("F")  # the engine type of a loader passed to one use()/pin() call (Whisper, embedders)
+
 # loader(model_id) -> (engine, report); the runtime binds store, planner and options into it
-Loader = Callable[[str], tuple[Any, LoadReport]]
+Loader = Callable[[str], tuple[E, LoadReport]]
+
+
+class LeaseEnded(RuntimeError):
+    """An engine was used after the use() block that leased it ended: a bug in the caller, which
+    must keep every call inside the block (or hold the model with pin())."""
+
+
+class _Leased:
+    """The engine as one use() block sees it: forwards attribute reads and writes to the engine
+    while the lease lasts, and raises LeaseEnded after."""
+
+    __slots__ = ("_engine", "_model_id", "_open")
+
+    def __init__(self, engine: object, model_id: str) -> None:
+        object.__setattr__(self, "_engine", engine)
+        object.__setattr__(self, "_model_id", model_id)
+        object.__setattr__(self, "_open", True)
+
+    def _end(self) -> None:
+        object.__setattr__(self, "_open", False)
+
+    def _target(self) -> object:
+        if not self._open:
+            raise LeaseEnded(
+                f"the {self._model_id} engine was used after its lease ended; "
+                "use it inside `with scheduler.use(...)`, or hold it with pin()"
+            )
+        return self._engine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(self._target(), name, value)
+
+    def __repr__(self) -> str:
+        state = "leased" if self._open else "lease ended"
+        return f"<{state} {self._engine!r}>"
 
 
 class FairLock:
@@ -81,7 +133,7 @@ class ModelMetrics:
 class _Slot:
     model_id: str
     lock: FairLock = field(default_factory=FairLock)
-    engine: Any = None
+    engine: Any = None  # whatever its loader built: a text engine, Whisper, an embedder
     report: LoadReport | None = None
     last_used: float = 0.0
     users: int = 0
@@ -104,12 +156,13 @@ class LoadedModel:
     report: LoadReport
 
 
-class Scheduler:
-    """Hands out engines by model id; see the module docstring."""
+class Scheduler(Generic[E]):
+    """Hands out engines by model id; see the module docstring. `E` is the engine type its own
+    loaders build; use()/pin() with an explicit loader return that loader's engine type."""
 
     def __init__(
         self,
-        loaders: Callable[[str], Loader] | Mapping[str, Loader],
+        loaders: Callable[[str], Loader[E]] | Mapping[str, Loader[E]],
         memory_budget: int | None = None,
         keep_alive: float = 300.0,
         queue_timeout: float = 120.0,
@@ -130,13 +183,31 @@ class Scheduler:
         self.metrics: dict[str, ModelMetrics] = {}
 
     # -- leasing ---------------------------------------------------------------------------
-    @contextmanager
-    def use(self, model_id: str, timeout: float | None = None, loader: Loader | None = None) -> Iterator[Any]:
-        """Yield the loaded engine for model_id, exclusively, loading it if needed (with `loader`
-        when given, else the scheduler's loader for the model).
+    @overload
+    def use(
+        self, model_id: str, timeout: float | None = None, loader: None = None
+    ) -> AbstractContextManager[E]: ...
+
+    @overload
+    def use(
+        self, model_id: str, timeout: float | None = None, *, loader: Loader[F]
+    ) -> AbstractContextManager[F]: ...
+
+    def use(
+        self, model_id: str, timeout: float | None = None, loader: Loader[Any] | None = None
+    ) -> AbstractContextManager[Any]:
+        """Lease the loaded engine for model_id, exclusively, loading it if needed (with `loader`
+        when given, else the scheduler's loader for the model). The engine yielded refuses use
+        after the block ends (LeaseEnded).
 
         Raises Busy when the queue is full or the wait exceeds the timeout.
         """
+        return self._lease(model_id, timeout, loader, proxy=True)
+
+    @contextmanager
+    def _lease(
+        self, model_id: str, timeout: float | None, loader: Loader[Any] | None, proxy: bool
+    ) -> Iterator[Any]:
         self.evict_expired()
         with self._mu:
             slot = self._slots.setdefault(model_id, _Slot(model_id))
@@ -154,6 +225,7 @@ class Scheduler:
             raise Busy(
                 f"{model_id} stayed busy for {wait:.0f} s", "retry later, or raise ASSISTANT_QUEUE_TIMEOUT"
             )
+        leased: _Leased | None = None
         try:
             waited = time.perf_counter() - t0
             m.requests += 1
@@ -161,18 +233,30 @@ class Scheduler:
             m.queue_wait_seconds += waited
             if slot.engine is None:
                 self._load(slot, m, loader)
-            yield slot.engine
+            if proxy:
+                leased = _Leased(slot.engine, model_id)
+                yield leased
+            else:
+                yield slot.engine
         finally:
+            if leased is not None:
+                leased._end()
             with self._mu:
                 slot.last_used = self._clock()
                 slot.users -= 1
             slot.lock.release()
 
-    def pin(self, model_id: str, loader: Loader | None = None, timeout: float | None = None) -> Any:
+    @overload
+    def pin(self, model_id: str, loader: None = None, timeout: float | None = None) -> E: ...
+
+    @overload
+    def pin(self, model_id: str, loader: Loader[F], timeout: float | None = None) -> F: ...
+
+    def pin(self, model_id: str, loader: Loader[Any] | None = None, timeout: float | None = None) -> Any:
         """Return the engine for model_id, loaded like use() - counted in the memory budget, idle
         models evicted to make room - and kept loaded until unpin(). For engines a skill holds
         across calls and threads (Whisper during caption streams); never evicted while pinned."""
-        with self.use(model_id, timeout, loader) as engine:
+        with self._lease(model_id, timeout, loader, proxy=False) as engine:
             with self._mu:
                 self._slots[model_id].pins += 1
             return engine
@@ -192,12 +276,12 @@ class Scheduler:
             return s.pins if s is not None else 0
 
     def stream(
-        self,
+        self: Scheduler[TextEngine],
         model_id: str,
         prompt: str,
         options: GenerationOptions = GenerationOptions(),
         cancel: CancelToken | None = None,
-    ) -> Iterator[TokenEvent]:
+    ) -> TokenStream:
         """Stream a completion from model_id under its lock, recording TTFT and tokens/s."""
         with self.use(model_id) as engine:
             stats: GenerationStats = yield from engine.stream(prompt, options, cancel)
@@ -213,7 +297,7 @@ class Scheduler:
         m.generation_seconds += stats.generation_seconds
 
     # -- loading and eviction ------------------------------------------------------------------
-    def _load(self, slot: _Slot, m: ModelMetrics, loader: Loader | None = None) -> None:
+    def _load(self, slot: _Slot, m: ModelMetrics, loader: Loader[Any] | None = None) -> None:
         with self._load_mu:
             need = self._estimate(slot.model_id)
             self._make_room(need, exclude=slot.model_id)

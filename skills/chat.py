@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator, Protocol, Sequence
 
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
+from skills.host import SkillHost
 
 log = logging.getLogger(__name__)
 REF = re.compile(r"\[(\d{1,2})\]")
@@ -151,7 +152,7 @@ def _citations(text: str, events: Sequence[Any]) -> tuple[Citation, ...]:
     return tuple(Citation(e.id, e.app, e.kind, e.title, e.uri) for e in chosen)
 
 
-def create(services: Any) -> ChatSkill:
+def create(services: SkillHost) -> ChatSkill:
     """Chat over the services' runtime, grounded in the memory skill when it can be opened."""
     try:
         memory = services.skill("memory")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Generator, Iterator, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
 TruncationPolicy = Literal["error", "truncate_start"]
 
@@ -78,6 +78,10 @@ class GenerationStats:
         return n / t if n > 0 and t > 0 else 0.0
 
 
+TokenStream = Generator[TokenEvent, None, GenerationStats]
+"""What a text engine's stream() returns: it yields TokenEvents and returns the GenerationStats."""
+
+
 @dataclass(frozen=True)
 class Completion:
     """A finished generation."""
@@ -145,7 +149,7 @@ class TextEngine(Protocol):
 
     def stream(
         self, prompt: str, options: GenerationOptions = ..., cancel: CancelToken | None = None
-    ) -> Iterator[TokenEvent]:
+    ) -> TokenStream:
         """Yield text pieces; the generator's return value is the GenerationStats."""
         ...
 

@@ -8,7 +8,7 @@ prefix like the real engine, so cache-reuse logic can be tested against it.
 from __future__ import annotations
 
 import time
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from runtime.engines.base import (
     CancelToken,
@@ -18,6 +18,7 @@ from runtime.engines.base import (
     GenerationStats,
     LoadReport,
     TokenEvent,
+    TokenStream,
 )
 from runtime.engines.textgen import StopScanner, collect, fit_context
 
@@ -66,7 +67,7 @@ class FakeTextEngine:
 
     def stream(
         self, prompt: str, options: GenerationOptions = GenerationOptions(), cancel: CancelToken | None = None
-    ) -> Iterator[TokenEvent]:
+    ) -> TokenStream:
         self.calls += 1
         t0 = time.perf_counter()
         tokens, max_tokens, dropped = fit_context(

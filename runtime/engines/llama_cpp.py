@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from runtime.errors import AdapterError, LoadError
 from runtime.engines.base import (
@@ -25,6 +25,7 @@ from runtime.engines.base import (
     GenerationStats,
     LoadReport,
     TokenEvent,
+    TokenStream,
 )
 from runtime.engines.textgen import StopScanner, collect, fit_context
 from runtime.loading import load_with_fallback
@@ -43,6 +44,8 @@ class LlamaLoadOptions:
     lora_path: a LoRA adapter in GGUF format, applied at load.
     prompt_lookup: enable prompt-lookup speculative decoding (helps when output copies input,
         as in code edits and summaries), predicting up to this many tokens per step; 0 = off.
+        Greedy text matches plain decoding except at near ties: drafts are verified in a batch,
+        which llama.cpp rounds differently from one-token steps.
     """
 
     n_ctx: int = 4096
@@ -169,7 +172,7 @@ class LlamaEngine:
 
     def stream(
         self, prompt: str, options: GenerationOptions = GenerationOptions(), cancel: CancelToken | None = None
-    ) -> Iterator[TokenEvent]:
+    ) -> TokenStream:
         """Yield decoded text as it is generated; return GenerationStats."""
         llm = self.llm
         t0 = time.perf_counter()
@@ -312,7 +315,7 @@ def _estimate_memory(llm: Any, path: Path) -> int:
         embd = int(md[f"{arch}.embedding_length"])
         heads = int(md[f"{arch}.attention.head_count"])
         kv_heads = int(md.get(f"{arch}.attention.head_count_kv", heads))
-        kv = 2 * layers * llm.n_ctx() * (embd * kv_heads // heads) * 2
+        kv = 2 * layers * int(llm.n_ctx()) * (embd * kv_heads // heads) * 2
     except (KeyError, ValueError, ZeroDivisionError):
         kv = 0
     return os.path.getsize(path) + kv

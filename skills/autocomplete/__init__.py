@@ -7,8 +7,9 @@ a keystroke; `Autocomplete.feedback(Feedback)` learns from accepted suggestions;
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
+from runtime.config import Config
 from skills.autocomplete.context import ContextProvider, NoContext, StaticContext
 from skills.autocomplete.phrases import PhraseModel
 from skills.autocomplete.skill import Autocomplete, EngineSource, RuntimeEngines
@@ -22,6 +23,7 @@ from skills.autocomplete.types import (
     Phrase,
     Suggestion,
 )
+from skills.host import SkillHost
 
 __all__ = [
     "Autocomplete",
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 
-def phrase_db_path(config: Any) -> Any:
+def phrase_db_path(config: Config) -> Path:
     """Return where the phrase model lives for this config."""
     return config.data_dir / "autocomplete" / "phrases.sqlite"
 
@@ -54,7 +56,7 @@ class _MemoryNames:
 
     Autocomplete never starts memory itself: that would load an embedder on a keystroke."""
 
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: SkillHost) -> None:
         self.services = services
 
     def recent_names(self, app: str) -> list[str]:
@@ -69,7 +71,7 @@ class _MemoryNames:
             return []
 
 
-def create(services: Any, options: AutocompleteOptions = AutocompleteOptions()) -> Autocomplete:
+def create(services: SkillHost, options: AutocompleteOptions = AutocompleteOptions()) -> Autocomplete:
     """Build the skill over the services' runtime, with the phrase model in the data folder."""
     path = options.db_path or phrase_db_path(services.config)
     return Autocomplete(RuntimeEngines(services.runtime), PhraseModel(path), options, _MemoryNames(services))

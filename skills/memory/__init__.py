@@ -8,8 +8,7 @@ recall), resolve (reference resolution), skill (scopes and the public API).
 
 from __future__ import annotations
 
-from typing import Any
-
+from skills.host import SkillHost
 from skills.memory.model import (
     BrowseOptions,
     Caller,
@@ -32,7 +31,7 @@ from skills.memory.skill import ForgetOptions, MemoryOptions, MemorySkill
 from skills.memory.store import StoreOptions
 
 
-def create(services: Any, background: bool = True) -> MemorySkill:
+def create(services: SkillHost, background: bool = True) -> MemorySkill:
     """Return the MemorySkill for services.config (database at data_dir/memory.db)."""
     from skills.memory.embed import runtime_embedder
 

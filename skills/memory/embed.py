@@ -9,7 +9,9 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from runtime.engines.base import LoadReport
 from runtime.errors import LoadError
+from skills.host import SkillHost
 
 MODEL_ID = "minilm-l6-int8"
 
@@ -57,19 +59,19 @@ class MiniLMEmbedder:
         self._mu = threading.Lock()
 
     @classmethod
-    def from_services(cls, services: Any) -> "MiniLMEmbedder":
+    def from_services(cls, services: SkillHost) -> MiniLMEmbedder:
         """Return the embedder for the store's minilm-l6-int8 model on the runtime's ONNX plan,
         loaded through the runtime's scheduler: counted in its memory budget and held until
         `services.runtime.release(MODEL_ID)`."""
         rt = services.runtime
 
-        def load(model_id: str) -> tuple["MiniLMEmbedder", Any]:
+        def load(model_id: str) -> tuple[MiniLMEmbedder, LoadReport]:
             embedder = cls(rt.store.ensure(model_id).path, rt.plans.get("onnx"))
             with embedder._mu:
                 embedder._load()
             return embedder, embedder.report
 
-        return rt.hold(MODEL_ID, load)  # type: ignore[no-any-return]
+        return rt.hold(MODEL_ID, load)
 
     def close(self) -> None:
         """Drop the ONNX session (the scheduler calls this when it evicts the model)."""
@@ -144,7 +146,7 @@ class MiniLMEmbedder:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def runtime_embedder(services: Any) -> dict[str, Any]:
+def runtime_embedder(services: SkillHost) -> dict[str, Any]:
     """MemorySkill's embedder hooks: MiniLM held from the services' runtime on first use, and
     handed back when the skill closes (`MemorySkill(options, **runtime_embedder(services))`)."""
     return {

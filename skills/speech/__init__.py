@@ -8,12 +8,13 @@ for ev in speech.captions(FileSource("talk.wav"), StreamOptions(translate_to="pt
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from runtime.audio import AudioSource
 from runtime.engines.whisper import SpeechEngine, SttOptions, SttResult
+from skills.host import SkillHost
 from skills.speech.stream import CaptionEvent, StreamingTranscriber, StreamOptions, live, simulate
 
 __all__ = ["CaptionEvent", "SpeechSkill", "StreamOptions", "StreamingTranscriber", "create"]
@@ -99,7 +100,7 @@ class SpeechSkill:
             self._engines.clear()
 
 
-def create(services: Any) -> SpeechSkill:
+def create(services: SkillHost) -> SpeechSkill:
     """Build the speech skill over the runtime (Whisper engines held under its memory budget) and
     the translate skill."""
     rt = services.runtime
@@ -109,6 +110,6 @@ def create(services: Any) -> SpeechSkill:
 
         return (
             services.skill("translate").translate(text, TranslateOptions(source=source, target=target)).text
-        )  # type: ignore[no-any-return]
+        )
 
     return SpeechSkill(rt.hold_speech, translate, release=lambda model_id, _engine: rt.release(model_id))

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Iterator, Sequence
 
+from skills.host import SkillHost
 from skills.translate.base import (
     Detection,
     FakeTranslator,
@@ -266,7 +267,7 @@ def engines_from_store(store: Any, plans: Any) -> list[Translator]:
     return engines
 
 
-def create(services: Any) -> TranslateSkill:
+def create(services: SkillHost) -> TranslateSkill:
     """Build the translate skill from the store's installed models and the default chat model."""
     from skills.translate.llm import LLMTranslator
 

@@ -10,7 +10,7 @@ import pytest
 from runtime.errors import Busy, ModelError, QueueFull
 from runtime.engines.base import CancelToken, GenerationOptions, LoadReport
 from runtime.engines.fake import FakeTextEngine
-from runtime.scheduler import FairLock, Scheduler
+from runtime.scheduler import FairLock, LeaseEnded, Scheduler
 
 MB = 1 << 20
 
@@ -38,6 +38,28 @@ def make(sizes: dict[str, int], clock: Clock | None = None, **kw: object) -> tup
 
     sched = Scheduler(loader_for, estimate=lambda m: sizes[m], clock=clock or Clock(), **kw)  # type: ignore[arg-type]
     return sched, loads
+
+
+def test_an_engine_used_after_its_lease_ended_is_refused() -> None:
+    s, _ = make({"a": MB})
+    with s.use("a") as eng:
+        assert eng.complete("x").text == "ok"  # inside the lease: the engine itself
+        eng.reply = "changed"  # writes reach the engine too
+        assert eng.complete("x").text == "changed"
+    with pytest.raises(LeaseEnded, match="after its lease ended"):
+        eng.complete("x")
+    with pytest.raises(LeaseEnded):
+        eng.reply = "late"
+    with s.use("a") as again:  # a new lease gets the same loaded engine, usable again
+        assert again.complete("x").text == "changed"
+
+
+def test_a_pinned_engine_stays_usable_until_unpinned() -> None:
+    s, loads = make({"a": MB})
+    eng = s.pin("a")
+    assert eng.complete("x").text == "ok" and s.holders("a") == 1
+    s.unpin("a")
+    assert s.holders("a") == 0 and loads == ["a"]
 
 
 def test_loads_once_and_reuses() -> None:
