@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional, Union
 from pydantic import BaseModel, Field
 
 from assistant.api.base import ANY_APP, Endpoint, Wire
+from assistant.api.openai_tools import ToolCallDelta, ToolCallOut, ToolChoice, ToolDef
 
 
 class ContentPart(Wire):
@@ -21,6 +22,8 @@ class ContentPart(Wire):
 class Message(Wire):
     role: Literal["system", "user", "assistant", "developer", "tool"]
     content: Union[str, list[ContentPart], None] = None
+    tool_calls: Optional[list[ToolCallOut]] = None
+    tool_call_id: Optional[str] = None
 
     def text(self) -> str:
         """Return the message's text, joining text parts."""
@@ -67,6 +70,9 @@ class ChatRequest(_Sampling):
     messages: list[Message] = Field(min_length=1)
     max_completion_tokens: Optional[int] = Field(default=None, ge=1, le=32768)
     response_format: Optional[ResponseFormat] = None
+    tools: Optional[list[ToolDef]] = Field(default=None, max_length=128)
+    tool_choice: Optional[ToolChoice] = None
+    parallel_tool_calls: bool = True
 
 
 class CompletionRequest(_Sampling):
@@ -82,7 +88,8 @@ class Usage(BaseModel):
 
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: Optional[str]
+    tool_calls: Optional[list[ToolCallOut]] = None
 
 
 class ChatChoice(BaseModel):
@@ -103,6 +110,7 @@ class ChatCompletion(BaseModel):
 class Delta(BaseModel):
     role: Optional[str] = None
     content: Optional[str] = None
+    tool_calls: Optional[list[ToolCallDelta]] = None
 
 
 class ChunkChoice(BaseModel):

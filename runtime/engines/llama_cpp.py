@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from runtime.errors import AdapterError, LoadError
 from runtime.engines.base import (
@@ -319,3 +319,14 @@ def _estimate_memory(llm: Any, path: Path) -> int:
     except (KeyError, ValueError, ZeroDivisionError):
         kv = 0
     return os.path.getsize(path) + kv
+
+
+def schema_gbnf(schema: Mapping[str, Any], rule: str = "root") -> str:
+    """Return llama.cpp's GBNF for a JSON schema, its top rule named `rule` (to embed in a larger
+    grammar). Raises ValueError/AssertionError for what the converter cannot express."""
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    resolved = converter.resolve_refs(json.loads(json.dumps(schema)), "input")
+    converter.visit(resolved, rule)
+    return str(converter.format_grammar())

@@ -122,6 +122,10 @@ async def chat(ctx: HandlerContext, body: W.ChatRequest, app: AppIdentity, reque
     opts = _options(body, schema)
     messages = [ChatMessage(ROLES[m.role], m.text()) for m in body.messages]
     rt = ctx.services.runtime
+    from assistant.daemon import tools  # tool calling: its own generation loop and reply shape
+
+    if tools.wants_tools(body):
+        return await tools.chat(ctx, body, request, model, opts)
     job = _start(
         ctx, request, model, lambda cancel: rt.chat(messages, opts, model=model, cancel=cancel), schema
     )

@@ -1,0 +1,402 @@
+"""Tool calling for chat: tools rendered into the prompt in the model's own format, and calls whose
+arguments are generated under a grammar built from each function's JSON schema.
+
+The format is Hermes/Qwen2.5's, which Qwen's chat template itself produces: the tools go into the
+system turn inside `<tools></tools>`, the model answers `<tool_call>{"name": ..., "arguments": ...}
+</tool_call>`, and results come back in a user turn as `<tool_response>...</tool_response>`. Models
+whose template has no tool format get the same text, which small instruct models follow well enough.
+
+How a reply is generated (`ToolChat.stream`):
+- `auto`: the model writes freely; the moment it emits `<tool_call>` the free run stops and a second
+  run continues from there under the call grammar, so its text is unconstrained and its calls are
+  always valid JSON for one of the tools' schemas. A reply that opens with `{` counts as a call too:
+  small models (Qwen2.5-Coder-0.5B) often write the call's JSON without its tag.
+- `required` or a named function: the prompt already ends with `<tool_call>`; only the grammar runs.
+- `none`: the tools are left out of the prompt (earlier calls and results stay in it).
+A call cut short by max_tokens is dropped, never returned half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Generator, Iterator, Mapping, Sequence
+
+from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats, TokenEvent
+from runtime.errors import ConfigError
+
+OPEN, CLOSE = "<tool_call>", "</tool_call>"
+DEFAULT_SYSTEM = "You are a helpful assistant."
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class ToolSchemaError(ConfigError):
+    """A tool definition the grammar cannot express, or a malformed one; `field` names it."""
+
+    code = "invalid_tool"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One function the model may call: its name, description and JSON schema of the arguments."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    def spec(self) -> dict[str, Any]:
+        """The OpenAI-shaped definition shown to the model (what Qwen's template renders)."""
+        fn: dict[str, Any] = {"name": self.name}
+        if self.description:
+            fn["description"] = self.description
+        fn["parameters"] = dict(self.parameters)
+        return {"type": "function", "function": fn}
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A call the model made: `arguments` is a JSON object's text, valid for the tool's schema."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A chat turn that may carry tool calls (assistant) or a tool's result (role "tool")."""
+
+    role: str  # "system" | "user" | "assistant" | "tool"
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+
+
+@dataclass(frozen=True)
+class ToolCallEvent(TokenEvent):
+    """Streamed when the model has finished writing its tool calls (text is empty)."""
+
+    calls: tuple[ToolCall, ...] = ()
+
+
+Choice = str
+""""auto" | "none" | "required" | the name of one tool (call exactly that one)."""
+
+
+def render(turns: Sequence[Turn], tools: Sequence[Tool], show_tools: bool) -> list[ChatMessage]:
+    """Return turns as plain chat messages in the Hermes/Qwen tool format."""
+    out: list[ChatMessage] = []
+    rest = list(turns)
+    system = ""
+    if rest and rest[0].role == "system":
+        system = rest.pop(0).content
+    if show_tools and tools:
+        listing = "\n".join(json.dumps(t.spec(), ensure_ascii=False) for t in tools)
+        system = (
+            (system or DEFAULT_SYSTEM)
+            + "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+            + listing
+            + "\n</tools>\n\nFor each function call, return a json object with function name and "
+            "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+            '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+        )
+    if system:
+        out.append(ChatMessage("system", system))
+    results: list[str] = []
+    for t in rest:
+        if t.role == "tool":
+            results.append(f"<tool_response>\n{t.content}\n</tool_response>")
+            continue
+        if results:  # consecutive results share one user turn, as in Qwen's template
+            out.append(ChatMessage("user", "\n".join(results)))
+            results = []
+        if t.role == "assistant" and t.tool_calls:
+            calls = "\n".join(f"{OPEN}\n{_call_json(c)}\n{CLOSE}" for c in t.tool_calls)
+            out.append(ChatMessage("assistant", f"{t.content}\n{calls}" if t.content else calls))
+        else:
+            out.append(ChatMessage(t.role, t.content))
+    if results:
+        out.append(ChatMessage("user", "\n".join(results)))
+    return out
+
+
+def _call_json(c: ToolCall) -> str:
+    try:
+        args: Any = json.loads(c.arguments) if c.arguments.strip() else {}
+    except ValueError:
+        args = c.arguments  # a client's own malformed history: show it as the string it is
+    return json.dumps({"name": c.name, "arguments": args}, ensure_ascii=False)
+
+
+# Keywords llama.cpp's converter would silently ignore: honouring the schema means refusing them.
+UNSUPPORTED = frozenset(
+    {
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentRequired",
+        "dependentSchemas",
+        "patternProperties",
+        "propertyNames",
+        "uniqueItems",
+        "multipleOf",
+        "contains",
+        "unevaluatedProperties",
+        "allOf",
+    }
+)
+DEFS_REF = re.compile(r"^#/(\$defs|definitions)/([^/]+)$")
+
+
+def _walk(node: Any, where: str, tag: str) -> Any:
+    """Copy a schema, renaming local $refs to tag-prefixed top-level $defs; refuse what is unsupported."""
+    if isinstance(node, list):
+        return [_walk(x, f"{where}[{i}]", tag) for i, x in enumerate(node)]
+    if not isinstance(node, Mapping):
+        return node
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k in UNSUPPORTED:
+            raise ToolSchemaError(
+                f"the grammar cannot enforce the {k!r} keyword (at {where or 'the top'})",
+                f"remove {k!r} from the schema, or check that constraint in your own code",
+            )
+        if k == "$ref":
+            m = DEFS_REF.match(str(v))
+            if m is None:
+                raise ToolSchemaError(
+                    f"$ref {v!r} is not a local #/$defs/NAME reference",
+                    "inline the referenced schema, or move it under $defs",
+                )
+            out[k] = f"#/$defs/{tag}{m.group(2)}"
+        elif k in ("$defs", "definitions") and isinstance(v, Mapping):
+            continue  # hoisted by call_schema
+        elif k in ("enum", "const", "default", "examples", "description", "title"):
+            out[k] = v  # values, not schemas
+        elif k in ("properties", "$defs", "definitions") and isinstance(v, Mapping):
+            out[k] = {name: _walk(sub, f"{where}.{k}.{name}", tag) for name, sub in v.items()}
+        else:
+            out[k] = _walk(v, f"{where}.{k}", tag)
+    return out
+
+
+def call_schema(tool: Tool, tag: str = "t0-") -> dict[str, Any]:
+    """The JSON schema of one call object, `{"name": <const>, "arguments": <parameters>}`, with the
+    parameters' $defs hoisted to the top (renamed with tag, so several tools' defs never clash)."""
+    params = dict(tool.parameters)
+    defs: dict[str, Any] = {}
+    for key in ("$defs", "definitions"):
+        for name, sub in (params.get(key) or {}).items():
+            defs[f"{tag}{name}"] = _walk(sub, f"{key}.{name}", tag)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"name": {"const": tool.name}, "arguments": _walk(params, "", tag)},
+        "required": ["name", "arguments"],
+        "additionalProperties": False,
+    }
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+def check_tools(tools: Sequence[Tool], field_prefix: str = "tools") -> None:
+    """Raise ToolSchemaError naming `tools[i].function...` for a tool the grammar cannot express."""
+    from runtime.engines.llama_cpp import schema_gbnf
+
+    seen: set[str] = set()
+    for i, t in enumerate(tools):
+        where = f"{field_prefix}[{i}].function"
+        if not NAME_RE.match(t.name):
+            raise ToolSchemaError(
+                f"tool name {t.name!r} is not 1-64 letters, digits, '_', '.' or '-'",
+                "rename the function",
+                field=f"{where}.name",
+            )
+        if t.name in seen:
+            raise ToolSchemaError(f"two tools are named {t.name!r}", "give each a unique name", field=where)
+        seen.add(t.name)
+        params = t.parameters
+        if not isinstance(params, Mapping) or params.get("type", "object") != "object":
+            raise ToolSchemaError(
+                "a function's parameters must be a JSON schema of type object",
+                'send {"type": "object", "properties": {...}}',
+                field=f"{where}.parameters",
+            )
+        try:
+            schema_gbnf(call_schema(t))
+        except ToolSchemaError as exc:
+            raise ToolSchemaError(exc.message, exc.fix, field=f"{where}.parameters") from None
+        except Exception as exc:  # llama.cpp's converter raises plain errors for what it cannot express
+            raise ToolSchemaError(
+                f"the grammar cannot express this schema: {type(exc).__name__}: {exc}",
+                "simplify the schema (no remote $ref, no unsupported keywords)",
+                field=f"{where}.parameters",
+            ) from None
+
+
+def calls_grammar(tools: Sequence[Tool], parallel: bool) -> str:
+    """GBNF for what follows `<tool_call>`: one call (or several when parallel), then the close tag."""
+    from runtime.engines.llama_cpp import schema_gbnf
+
+    calls = [call_schema(t, f"t{i}-") for i, t in enumerate(tools)]
+    defs = {k: v for c in calls for k, v in c.pop("$defs", {}).items()}
+    schema: dict[str, Any] = {"anyOf": calls} if len(calls) > 1 else calls[0]
+    if defs:
+        schema["$defs"] = defs
+    body = schema_gbnf(schema, rule="call")
+    more = '("\\n<tool_call>\\n" call "\\n</tool_call>")*' if parallel else ""
+    return f'root ::= "\\n" call "\\n</tool_call>" {more}\n{body}'
+
+
+def parse_calls(text: str, known: set[str]) -> list[ToolCall]:
+    """Return the complete calls in the text after `<tool_call>`; a half-written last one is dropped."""
+    out: list[ToolCall] = []
+    for chunk in (OPEN + text).split(CLOSE):
+        body = chunk.strip()
+        if not body.startswith(OPEN):
+            continue
+        try:
+            obj = json.loads(body[len(OPEN) :])
+        except ValueError:
+            continue  # cut short by max_tokens: the grammar guarantees every finished call parses
+        if not isinstance(obj, dict) or obj.get("name") not in known:
+            continue
+        out.append(
+            ToolCall(
+                f"call_{uuid.uuid4().hex[:24]}",
+                str(obj["name"]),
+                json.dumps(obj.get("arguments", {}), ensure_ascii=False),
+            )
+        )
+    return out
+
+
+class _Linked(CancelToken):
+    """A cancel token of our own that also reads as cancelled when the caller's is."""
+
+    def __init__(self, parent: CancelToken | None) -> None:
+        super().__init__()
+        self.parent = parent
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set() or (self.parent is not None and self.parent.cancelled)
+
+
+def _partial_open(text: str) -> int:
+    """Length of the longest suffix of text that could begin `<tool_call>` (held back from the stream)."""
+    for k in range(min(len(OPEN) - 1, len(text)), 0, -1):
+        if OPEN.startswith(text[-k:]):
+            return k
+    return 0
+
+
+class ToolChat:
+    """Chat with tools over a Runtime (anything with `scheduler.use(model_id)` yielding a TextEngine)."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+
+    def stream(
+        self,
+        turns: Sequence[Turn],
+        tools: Sequence[Tool],
+        choice: Choice,
+        options: GenerationOptions,
+        model: str,
+        parallel: bool = True,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[TokenEvent]:
+        """Yield text as TokenEvents and the calls as one ToolCallEvent; return GenerationStats
+        whose finish_reason is "tool_calls" when the model called tools."""
+        tools = list(tools)
+        if choice not in ("auto", "none", "required"):
+            tools = [t for t in tools if t.name == choice]
+        use_tools = bool(tools) and choice != "none"
+        messages = render(turns, tools, use_tools)
+        with self.runtime.scheduler.use(model) as engine:
+            prompt, stops = engine.chat_prompt(messages)
+            opts = replace(options, stop=tuple(options.stop) + stops)
+            if not use_tools:
+                stats = yield from engine.stream(prompt, opts, cancel)
+                self.runtime.scheduler.record(model, stats)
+                return stats
+            text, first = "", None
+            if choice == "auto":
+                mine = _Linked(cancel)
+                text, first, found = yield from self._free(engine, prompt, opts, mine)
+                if not found or (cancel is not None and cancel.cancelled):
+                    self.runtime.scheduler.record(model, first)
+                    return first
+            grammar = calls_grammar(tools, parallel and choice in ("auto", "required"))
+            used = first.completion_tokens if first else 0
+            constrained = replace(
+                opts, grammar=grammar, json_schema=None, max_tokens=max(1, opts.max_tokens - used)
+            )
+            pieces: list[str] = []
+            gen = engine.stream(prompt + text + OPEN, constrained, cancel)
+            while True:
+                try:
+                    pieces.append(next(gen).text)
+                except StopIteration as stop:
+                    second: GenerationStats = stop.value
+                    break
+            calls = parse_calls("".join(pieces), {t.name for t in tools})
+            stats = _merge(first, second, "tool_calls" if calls else second.finish_reason)
+            if calls:
+                yield ToolCallEvent("", stats.completion_tokens, tuple(calls))
+            self.runtime.scheduler.record(model, stats)
+            return stats
+
+    def _free(
+        self, engine: Any, prompt: str, opts: GenerationOptions, mine: _Linked
+    ) -> Generator[TokenEvent, None, tuple[str, GenerationStats, bool]]:
+        """Generate freely until the model opens a tool call; return (text, stats, opened)."""
+        acc, sent, found = "", 0, False
+        gen = engine.stream(prompt, opts, mine)
+        while True:
+            try:
+                ev = next(gen)
+            except StopIteration as stop:
+                stats: GenerationStats = stop.value
+                break
+            if found:
+                continue
+            acc += ev.text
+            at = acc.find(OPEN)
+            if at < 0 and acc.lstrip().startswith("{"):
+                at = 0  # small models often write the call's JSON without its tag: constrain it too
+            if at >= 0:
+                found = True
+                acc = acc[:at]
+                mine.cancel()  # the engine stops at its next step and returns its stats
+                if at > sent:
+                    yield TokenEvent(acc[sent:at], ev.token_count)
+                sent = at
+                continue
+            # held back: what could still become the tag, and leading blanks (a call may follow them)
+            upto = 0 if not acc.strip() else len(acc) - _partial_open(acc)
+            if upto > sent:
+                yield TokenEvent(acc[sent:upto], ev.token_count)
+                sent = upto
+        if not found and sent < len(acc):
+            yield TokenEvent(acc[sent:], stats.completion_tokens)
+        if found:
+            # the free run ends where the call begins; trailing blanks before the tag belong to the format
+            stats = replace(stats, finish_reason="tool_calls")
+        return acc, stats, found
+
+
+def _merge(first: GenerationStats | None, second: GenerationStats, finish: str) -> GenerationStats:
+    if first is None:
+        return replace(second, finish_reason=finish)
+    return replace(
+        first,
+        completion_tokens=first.completion_tokens + second.completion_tokens,
+        generation_seconds=first.generation_seconds + second.generation_seconds,
+        finish_reason=finish,
+    )
