@@ -62,3 +62,14 @@ def test_refuses_a_wheel_without_the_tokenizer(tmp_path: Path) -> None:
     names = [*data, "runtime/a.py", "skills/a.py", "assistant_runtime-0.1.0.dist-info/RECORD"]
     with pytest.raises(wc.CheckError, match="tokenizer.json"):
         wc.check_wheel(_wheel(tmp_path, names))
+
+
+def test_refuses_a_wheel_that_leaves_a_module_out(tmp_path: Path) -> None:
+    wc = _wheel_check()
+    src = tmp_path / "src"
+    for rel in ("runtime/__init__.py", "runtime/store.py", "skills/memory/connectors/base.py"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text("")
+    names = [*wc.DATA, "runtime/__init__.py", "runtime/store.py", "skills/x.py", "a-0.1.dist-info/RECORD"]
+    with pytest.raises(wc.CheckError, match="skills/memory/connectors/base.py"):
+        wc.check_wheel(_wheel(tmp_path, names), src)
