@@ -112,6 +112,8 @@ class SearchResponse(BaseModel):
 class ResolveRequest(Wire):
     text: str = Field(min_length=1, max_length=2000)
     limit: int = Field(default=5, ge=1, le=50)
+    context: list[Annotated[str, Field(max_length=4000)]] = Field(default=[], max_length=20)
+    """The conversation's earlier turns, newest last: "it" and "her" prefer what they mention."""
 
 
 class ResolveCandidate(BaseModel):

@@ -28,9 +28,10 @@ from skills.memory.text import STOPWORDS, tokens
 
 KIND_WORDS = {
     "file_opened": "file files document documents doc docs spreadsheet spreadsheets sheet workbook slides "
-    "presentation deck image photo picture screenshot folder opened open editing edited",
+    "presentation deck image photo picture screenshot folder opened editing edited",
     "url": "page pages link links site website url article tab webpage browsing visited post blog",
-    "message": "message messages email emails mail mails text sms chat dm reply thread wrote sent",
+    "message": "message messages email emails mail mails text sms chat dm reply thread wrote sent attachment "
+    "attachments attached",
     "contact": "contact contacts phone number address",
     "calendar": "meeting meetings appointment invite invitation calendar call standup sync",
     "note": "note notes memo",
@@ -50,7 +51,7 @@ TYPE_EXTS = {
     "workbook": ("xlsx", "xls", "ods"),
     "excel": ("xlsx", "xls"),
     "pdf": ("pdf",),
-    "document": ("docx", "doc", "odt", "rtf", "pdf", "md", "txt"),
+    "document": ("docx", "doc", "odt", "rtf", "pdf"),
     "doc": ("docx", "doc", "odt"),
     "slides": ("pptx", "ppt", "odp", "key"),
     "presentation": ("pptx", "ppt", "odp", "key"),
@@ -520,7 +521,7 @@ class Resolver:
         if ctx_terms:
             n = sum(1 for t in ctx_terms if _stem(t) in head_toks or _stem(t) in body_toks)
             if n:
-                score += 3.0 * n / len(ctx_terms)
+                score += 4.0 * n / len(ctx_terms)
                 why.append("what the conversation was about")
         kind_hit = e.kind in ref.kinds
         if kind_hit:

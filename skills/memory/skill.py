@@ -257,14 +257,17 @@ class MemorySkill:
             options = replace(options, mode="keyword")
         return self.searcher.search(query, apps, options, time.time())
 
-    def resolve(self, caller: Caller, text: str, limit: int = 5) -> list[Candidate]:
-        """Return ranked candidate events that a phrase like "that file" or "her" may mean."""
+    def resolve(
+        self, caller: Caller, text: str, limit: int = 5, context: Sequence[str] = ()
+    ) -> list[Candidate]:
+        """Return ranked candidate events that a phrase like "that file" or "her" may mean; context:
+        the conversation's earlier turns (newest last), which "it" and "her" prefer."""
         apps = self.visible_apps(caller)
         if not isinstance(text, str) or not text.strip():
             raise InvalidEvent(
                 "resolve needs a phrase", 'send e.g. "that file" or "the PDF from yesterday"', field="text"
             )
-        return self.resolver.resolve(text, apps, limit)
+        return self.resolver.resolve(text, apps, limit, context=tuple(context))
 
     def browse(self, caller: Caller, options: BrowseOptions = BrowseOptions()) -> list[Event]:
         """Return events newest (created) first, by app, kind and time; page with before_id."""

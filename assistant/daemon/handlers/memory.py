@@ -82,7 +82,7 @@ async def search(
 async def resolve(
     ctx: HandlerContext, body: W.ResolveRequest, app: AppIdentity, request: Request
 ) -> W.ResolveResponse:
-    cands = await _call(ctx, app, lambda skill, who: skill.resolve(who, body.text, body.limit))
+    cands = await _call(ctx, app, lambda skill, who: skill.resolve(who, body.text, body.limit, body.context))
     return W.ResolveResponse(candidates=[W.ResolveCandidate.model_validate(c.to_dict()) for c in cands])
 
 

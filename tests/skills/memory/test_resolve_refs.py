@@ -1,0 +1,205 @@
+"""Reference resolution on real SQLCipher files: time words, distinguishing title words, person
+answers, pronouns and conversation context, and kinds implied by words; and context through the daemon."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skills.memory import Caller
+from skills.memory.reftime import parse_time
+from skills.memory.text import day_start
+
+H = 3600.0
+DAY = 86400.0
+
+
+def _seed(mem: Any, now: float) -> dict[str, int]:
+    ids: dict[str, int] = {}
+
+    def put(key: str, app: str, **ev: Any) -> None:
+        ids[key] = mem.push(Caller(app), ev).id
+
+    put(
+        "draft",
+        "libreoffice",
+        kind="file_opened",
+        title="budget-draft.xlsx",
+        uri="file:///d/budget-draft.xlsx",
+        created=now - 3 * DAY,
+    )
+    put(
+        "final",
+        "libreoffice",
+        kind="file_opened",
+        title="budget-final.xlsx",
+        uri="file:///d/budget-final.xlsx",
+        created=now - 40 * 60,
+    )
+    put(
+        "v3",
+        "writer",
+        kind="file_opened",
+        title="plan-v3.docx",
+        uri="file:///d/plan-v3.docx",
+        created=now - 4 * DAY,
+    )
+    put(
+        "v4",
+        "writer",
+        kind="file_opened",
+        title="plan-v4.docx",
+        uri="file:///d/plan-v4.docx",
+        created=now - 3 * DAY,
+    )
+    put(
+        "few",
+        "libreoffice",
+        kind="file_opened",
+        title="forecast.ods",
+        uri="file:///d/forecast.ods",
+        created=now - 4 * H,
+    )
+    put(
+        "old_sheet",
+        "libreoffice",
+        kind="file_opened",
+        title="roster.ods",
+        uri="file:///d/roster.ods",
+        created=now - 30 * H,
+    )
+    put(
+        "pdf_mail",
+        "mail",
+        kind="message",
+        title="Signed lease",
+        body="attached",
+        entities={"people": ["Ana Lima"], "files": ["lease.pdf"]},
+        created=day_start(now) - 2 * DAY + 11 * H,
+    )
+    put(
+        "pdf_mail_new",
+        "mail",
+        kind="message",
+        title="Receipt",
+        body="attached",
+        entities={"people": ["Bruno Costa"], "files": ["receipt.pdf"]},
+        created=now - 3 * H,
+    )
+    put(
+        "ask",
+        "slack",
+        kind="message",
+        title="hiring",
+        body="Could you send me the hiring plan?",
+        entities={"people": ["Dana Weiss"]},
+        created=now - 2 * DAY,
+    )
+    put(
+        "plan_file",
+        "writer",
+        kind="file_opened",
+        title="hiring-plan.docx",
+        uri="file:///d/hiring-plan.docx",
+        created=now - 1 * H,
+    )
+    put(
+        "carla",
+        "slack",
+        kind="message",
+        title="trip",
+        body="Flights are booked",
+        entities={"people": ["Carla Mendes"]},
+        created=now - 5 * H,
+    )
+    put(
+        "page",
+        "connector:browser",
+        kind="url",
+        title="Sourdough starter guide",
+        uri="https://b.example/sourdough",
+        body="visited in Firefox",
+        created=now - 6 * H,
+    )
+    return ids
+
+
+@pytest.mark.parametrize(
+    "phrase,key",
+    [
+        ("the draft budget spreadsheet", "draft"),
+        ("the final budget", "final"),
+        ("v4 of the plan", "v4"),
+        ("the spreadsheet I had open a few hours ago", "few"),
+        ("the spreadsheet from yesterday", "old_sheet"),
+        ("the PDF from the mail two days ago", "pdf_mail"),
+        ("the page I read about sourdough", "page"),
+    ],
+)
+def test_references_resolve_to_the_event_meant(make_memory: Any, phrase: str, key: str) -> None:
+    mem = make_memory()
+    now = time.time()
+    ids = _seed(mem, now)
+    top = mem.resolve(Caller.user(), phrase)[0]
+    assert top.event.id == ids[key], (phrase, top.event.title, top.reasons)
+
+
+@pytest.mark.parametrize("phrase", ["who asked for the hiring plan", "who wants the hiring plan?"])
+def test_who_questions_answer_with_the_person(make_memory: Any, phrase: str) -> None:
+    mem = make_memory()
+    ids = _seed(mem, time.time())
+    top = mem.resolve(Caller.user(), phrase)[0]
+    assert top.entity == "Dana Weiss" and top.event.id == ids["ask"]
+
+
+def test_pronouns_prefer_the_conversation(make_memory: Any) -> None:
+    mem = make_memory()
+    ids = _seed(mem, time.time())
+    user = Caller.user()
+    # without a conversation, "her" is the most recently seen woman (Bruno's receipt is newer, but he is not "her")
+    assert mem.resolve(user, "her")[0].entity == "Carla Mendes"
+    assert mem.resolve(user, "her", context=["Ana Lima sent the signed lease"])[0].entity == "Ana Lima"
+    it = mem.resolve(user, "open it", context=["what was that sourdough guide?"])[0]
+    assert it.event.id == ids["page"]
+
+
+def test_time_phrases() -> None:
+    now = time.mktime((2026, 12, 3, 15, 0, 0, 0, 0, -1))
+    today = day_start(now)
+    few = parse_time("a few hours ago", now)
+    assert few is not None and few.since <= now - 5 * H and few.until <= now - H
+    two = parse_time("the PDF from two days ago", now)
+    assert two is not None and (two.since, two.until) == (today - 2 * DAY, today - DAY)
+    lunch = parse_time("the page before lunch", now)
+    assert lunch is not None and lunch.since >= today and lunch.until <= today + 13 * H
+    morning = parse_time("this morning", now)
+    assert morning is not None and morning.since == today and morning.when == "this morning"
+    week = parse_time("last week", now)
+    assert week is not None and week.until <= now - 2 * DAY
+    assert parse_time("that file", now) is None
+
+
+def test_context_through_the_daemon(tmp_path: Path) -> None:
+    from assistant.services import Services
+    from runtime.config import Config
+    from skills.memory import MemoryOptions, MemorySkill, StoreOptions
+    from tests.daemon.conftest import start_daemon, stop_daemon
+
+    mem = MemorySkill(MemoryOptions(StoreOptions(tmp_path / "m.db", key_source="file"), background=False))
+    _seed(mem, time.time())
+    services = Services(Config.from_env({"ASSISTANT_HOME": str(tmp_path)}), overrides={"memory": mem})
+    d = start_daemon(tmp_path, services)
+    mem.grant(Caller.user(), "admin")  # the test app reads every app's events, as the user allowed
+    try:
+        with d.unix("admin") as c:
+            r = c.post("/v1/memory/resolve", json={"text": "her", "context": ["Ana Lima sent the lease"]})
+            assert r.status_code == 200, r.text
+            assert r.json()["candidates"][0]["entity"] == "Ana Lima"
+            bad = c.post("/v1/memory/resolve", json={"text": "her", "context": "not a list"})
+            assert bad.status_code == 422 and bad.json()["error"]["field"] == "context"
+    finally:
+        stop_daemon(d)
+        services.close()
