@@ -238,6 +238,41 @@ def check_tools(tools: Sequence[Tool], field_prefix: str = "tools") -> None:
             ) from None
 
 
+SCHEMA_KEYWORDS = frozenset(
+    {"type", "properties", "items", "anyOf", "oneOf", "enum", "const", "$ref", "prefixItems", "required"}
+)
+
+
+def check_schema(schema: Any, where: str) -> dict[str, Any]:
+    """Return schema, ready for the grammar; ToolSchemaError naming `where` if it is not a JSON schema
+    (no schema keyword at its top) or uses what the grammar cannot enforce."""
+    from runtime.engines.llama_cpp import schema_gbnf
+
+    if not isinstance(schema, Mapping) or not SCHEMA_KEYWORDS & set(schema):
+        raise ToolSchemaError(
+            "this is not a JSON schema (it has none of type, properties, items, anyOf, oneOf, enum, const, $ref)",
+            'send "json", or a JSON schema such as {"type": "object", "properties": {...}}',
+            field=where,
+        )
+    try:
+        checked = _walk(schema, "", "")
+        defs = {
+            n: _walk(sub, n, "") for k in ("$defs", "definitions") for n, sub in (schema.get(k) or {}).items()
+        }
+        if defs:
+            checked["$defs"] = defs
+        schema_gbnf(checked)
+    except ToolSchemaError as exc:
+        raise ToolSchemaError(exc.message, exc.fix, field=where) from None
+    except Exception as exc:  # llama.cpp's converter raises plain errors for what it cannot express
+        raise ToolSchemaError(
+            f"the grammar cannot express this schema: {type(exc).__name__}: {exc}",
+            "simplify the schema (no remote $ref, no unsupported keywords)",
+            field=where,
+        ) from None
+    return dict(schema)
+
+
 def calls_grammar(tools: Sequence[Tool], parallel: bool) -> str:
     """GBNF for what follows `<tool_call>`: one call (or several when parallel), then the close tag."""
     from runtime.engines.llama_cpp import schema_gbnf

@@ -56,6 +56,23 @@ async def _libretranslate_key(request: Request) -> str:
     return value if isinstance(value, str) else ""
 
 
+OLLAMA_TOKENLESS_APP = "ollama-tokenless"
+"""Opt-in for Ollama-only apps that cannot send a header: while an app of this name is registered
+(`assistant apps add ollama-tokenless --scopes chat`), header-less requests to /api/* on this
+machine act as that app, with only its scopes; Host and Origin checks still apply (Guard)."""
+
+
+def _tokenless_ollama(request: Request, registry: AppRegistry) -> AppIdentity | None:
+    if not request.url.path.startswith("/api/"):
+        return None
+    peer = request.client.host if request.client else ""
+    if not is_unix(request.scope) and peer not in ("127.0.0.1", "::1"):
+        return None  # loopback only, whatever address the daemon listens on
+    rec = next((r for r in registry.list() if r.name == OLLAMA_TOKENLESS_APP), None)
+    # never admin: a page or process that reaches it without a token must not manage the daemon
+    return AppIdentity(rec.name, frozenset(rec.scopes) - {"admin"}) if rec else None
+
+
 def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request], Awaitable[AppIdentity]]:
     """Return a FastAPI dependency that authenticates the caller and checks it holds scope."""
 
@@ -64,7 +81,9 @@ def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request],
             return LOCAL
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")
-        if not header:
+        registry: AppRegistry = request.app.state.registry
+        tokenless = _tokenless_ollama(request, registry) if not header else None
+        if not header and tokenless is None:
             token = await _libretranslate_key(request)
             kind = "bearer" if token else ""
             if not token:
@@ -73,12 +92,11 @@ def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request],
                     "send `Authorization: Bearer <token>`; "
                     "create one with `assistant apps add NAME --scopes ...`",
                 )
-        if kind.lower() != "bearer" or not token.strip():
+        if tokenless is None and (kind.lower() != "bearer" or not token.strip()):
             raise Unauthorized(
                 "the Authorization header is not `Bearer <token>`", "send `Authorization: Bearer <token>`"
             )
-        registry: AppRegistry = request.app.state.registry
-        app = registry.identify(token.strip())
+        app = tokenless or registry.identify(token.strip())
         if app is None:
             raise Unauthorized(
                 "the token is unknown or was revoked",

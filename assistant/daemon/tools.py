@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from fastapi import Request
 
@@ -86,6 +86,7 @@ def start(
     choice: str,
     opts: GenerationOptions,
     parallel: bool,
+    after: Callable[[], None] = lambda: None,
 ) -> GenerationJob:
     """Start a tool-calling generation in its own thread (metrics recorded when it ends)."""
     chat = ToolChat(ctx.services.runtime)
@@ -95,8 +96,10 @@ def start(
 
     def record(s: GenerationStats) -> None:
         ctx.metrics.generation(model, s.time_to_first_token, s.completion_tokens, s.finish_reason)
+        after()
 
-    return GenerationJob(make, request.receive, ctx.settings.request_timeout, record, ctx.jobs)
+    pool = getattr(ctx, "workers", None)
+    return GenerationJob(make, request.receive, ctx.settings.request_timeout, record, ctx.jobs, pool=pool)
 
 
 async def prepare(ctx: HandlerContext, body: W.ChatRequest) -> tuple[list[Turn], list[Tool], str]:

@@ -43,6 +43,7 @@ Handler = Callable[..., Awaitable[Any]]
 WebSocketHandler = Callable[..., Awaitable[None]]
 
 
+    "ollama",
 @dataclass
 class HandlerContext:
     """What handlers share: the Services (runtime + skills), daemon settings, metrics."""
