@@ -29,6 +29,7 @@ METRICS = Endpoint(
     "/metrics",
     "admin",
     summary="Prometheus text: tokens/s, queue depth, TTFT, loads, latency, refusals.",
+    media_types=("text/plain",),
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (HEALTH, METRICS)

@@ -18,38 +18,59 @@ from assistant.api.base import Endpoint, Wire
 EventId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
+# What the memory skill accepts (skills/memory/model.py and ingest.py, which validate and say why),
+# published here so the OpenAPI document tells the truth; tests/daemon/test_wire_limits.py checks
+# the two agree. The API layer does not import the skill: its package loads numpy and the store.
+KINDS = ("file_opened", "contact", "message", "url", "clipboard", "calendar", "note")
+SENSITIVITY = ("public", "normal", "private", "secret")
+MAX_TEXT = 64 * 1024
+MAX_FIELD = 2048
+KIND_PATTERN = "^(" + "|".join(KINDS) + "|x-[A-Za-z0-9_]{0,61}[A-Za-z0-9][A-Za-z0-9_]{0,61})$"
+Name = Annotated[str, Field(max_length=MAX_FIELD)]
 
-class MemoryEntities(BaseModel):
+
+class MemoryEntities(Wire):
     """Named things an event mentions."""
 
     model_config = ConfigDict(extra="forbid")
 
-    people: list[str] = []
-    files: list[str] = []
-    places: list[str] = []
+    people: list[Name] = []
+    files: list[Name] = []
+    places: list[Name] = []
 
 
-class MemoryEvent(BaseModel):
+class MemoryEvent(Wire):
     """An event as an app pushes it. Unknown fields are refused (a typo must not silently drop data).
 
     kind: file_opened, contact, message, url, clipboard, calendar, note, or x-<name>.
     sensitivity: public, normal, private or secret (a secret body is never stored).
-    created/expires: unix seconds; expires can only shorten the retention policy.
+    created/expires: unix seconds; created may not be in the future (5 minutes of clock skew
+        allowed); expires can only shorten the retention policy.
     idempotency_key: the same key from the same app is stored once, so retries never duplicate.
     secrets: strings the app flags as passwords; they are redacted wherever they appear.
+    At least one of title, body and uri must be non-empty.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # kind and sensitivity are checked by the skill (its refusal says what to send); the schema
+    # publishes the same rule. The anyOf is the "title, body or uri" rule.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [f], "properties": {f: {"minLength": 1}}} for f in ("title", "body", "uri")
+            ]
+        },
+    )
 
-    kind: str
-    title: str = ""
-    body: str = ""
-    uri: str = ""
+    kind: str = Field(json_schema_extra={"pattern": KIND_PATTERN, "maxLength": 64})
+    title: str = Field(default="", max_length=MAX_FIELD)
+    body: str = Field(default="", max_length=MAX_TEXT)
+    uri: str = Field(default="", max_length=MAX_FIELD)
     entities: Optional[MemoryEntities] = None
-    sensitivity: str = "normal"
+    sensitivity: str = Field(default="normal", json_schema_extra={"enum": list(SENSITIVITY)})
     created: Optional[Seconds] = None
     expires: Optional[Seconds] = None
-    idempotency_key: Optional[str] = None
+    idempotency_key: Optional[str] = Field(default=None, min_length=1, max_length=200)
     secrets: list[str] = []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.api.base import ANY_APP, Endpoint, Wire
 from assistant.api.openai_tools import ToolCallDelta, ToolCallOut, ToolChoice, ToolDef
@@ -19,7 +19,21 @@ class ContentPart(Wire):
     text: Optional[str] = None
 
 
+# A model id as the store names them (runtime/catalog.py ID_RE); published so clients know, checked by
+# the runtime, whose refusal names the field (404 for an id that is not installed).
+MODEL_ID = {"pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
+
+
 class Message(Wire):
+    """A tool message names the call it answers (tool_call_id); the handler refuses one without."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"role": {"const": "tool"}}, "required": ["role"]},
+            "then": {"required": ["tool_call_id"], "properties": {"tool_call_id": {"type": "string"}}},
+        }
+    )
+
     role: Literal["system", "user", "assistant", "developer", "tool"]
     content: Union[str, list[ContentPart], None] = None
     tool_calls: Optional[list[ToolCallOut]] = None
@@ -35,12 +49,25 @@ class Message(Wire):
 
 
 class JsonSchemaFormat(Wire):
+    """json_schema needs its schema (the handler refuses one without, naming the field)."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["schema"]})
+
     name: str = "response"
     schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
     strict: Optional[bool] = None
 
 
 class ResponseFormat(Wire):
+    """type json_schema needs json_schema (the handler refuses one without, naming the field)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": "json_schema"}}, "required": ["type"]},
+            "then": {"required": ["json_schema"], "properties": {"json_schema": {"type": "object"}}},
+        }
+    )
+
     type: Literal["text", "json_object", "json_schema"] = "text"
     json_schema: Optional[JsonSchemaFormat] = None
 
@@ -50,12 +77,12 @@ class StreamOptions(Wire):
 
 
 class _Sampling(Wire):
-    model: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    model: Optional[str] = Field(default=None, min_length=1, max_length=200, json_schema_extra=MODEL_ID)
     max_tokens: Optional[int] = Field(default=None, ge=1, le=32768)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     stop: Union[str, list[str], None] = None
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(default=None, ge=-(2**63), le=2**63 - 1)  # OpenAI's int64
     n: int = Field(default=1, ge=1, le=1)
     stream: bool = False
     stream_options: Optional[StreamOptions] = None
@@ -161,7 +188,7 @@ class ModelList(BaseModel):
 
 
 class EmbeddingRequest(Wire):
-    model: Optional[str] = Field(default=None, min_length=1, max_length=200)
+    model: Optional[str] = Field(default=None, min_length=1, max_length=200, json_schema_extra=MODEL_ID)
     input: Union[str, list[str]]
     encoding_format: Literal["float", "base64"] = "float"
     """base64: little-endian float32 bytes, what the official client asks for by default"""

@@ -16,30 +16,45 @@ Errors arrive as {"type": "error", "error": {...}} before a close with code 1011
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
-from assistant.api.base import Endpoint
+from assistant.api.base import Endpoint, Wire
 from assistant.api.translate import FormWire
 
 SAMPLE_RATE = 16000
 ResponseFormat = Literal["json", "text", "verbose_json"]
 
 
-class AudioFile(BaseModel):
+class AudioFile(Wire):
     filename: str = "audio"
     content_type: str = "application/octet-stream"
     data: bytes
+
+
+# Whisper's languages (faster_whisper.tokenizer._LANGUAGE_CODES; tests/daemon/test_wire_limits.py
+# checks they agree): another code would fail inside the model, so it is refused here, by name.
+WHISPER_LANGUAGES = tuple(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht "
+    "hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl "
+    "ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue".split()
+)
+_WHISPER = frozenset(WHISPER_LANGUAGES)
+
+# In the OpenAPI document the file is what a multipart client sends: the audio file's bytes.
+AUDIO_PART = {"type": "string", "format": "binary", "contentMediaType": "audio/*"}
 
 
 class AudioRequest(FormWire):
     """multipart/form-data: file, model, language, response_format; prompt and temperature are
     accepted and ignored."""
 
-    file: AudioFile
+    file: Annotated[AudioFile, WithJsonSchema(AUDIO_PART)]
     model: str = Field(default="whisper-1", max_length=200)
-    language: Optional[str] = Field(default=None, max_length=16)
+    language: Optional[str] = Field(
+        default=None, max_length=16, json_schema_extra={"enum": [*WHISPER_LANGUAGES]}
+    )
     response_format: ResponseFormat = "json"
     prompt: Optional[str] = None
     temperature: Optional[float] = None
@@ -54,7 +69,12 @@ class AudioRequest(FormWire):
     @field_validator("language", mode="before")
     @classmethod
     def _language(cls, value: Any) -> Any:
-        return value.strip().lower() or None if isinstance(value, str) else value
+        value = value.strip().lower() or None if isinstance(value, str) else value
+        if isinstance(value, str) and value not in _WHISPER:
+            raise ValueError(
+                f"Whisper does not know the language {value!r}; use an ISO 639-1 code such as en or pt"
+            )
+        return value
 
 
 class Transcription(BaseModel):
@@ -122,7 +142,9 @@ TRANSCRIPTIONS = Endpoint(
     "stt",
     AudioRequest,
     Transcription,
+    request_media_type="multipart/form-data",
     summary="OpenAI-compatible speech to text (multipart: file, model, language, response_format).",
+    media_types=("text/plain",),  # response_format=text
 )
 TRANSLATIONS = Endpoint(
     "translations",
@@ -131,7 +153,9 @@ TRANSLATIONS = Endpoint(
     "stt",
     AudioRequest,
     Transcription,
+    request_media_type="multipart/form-data",
     summary="OpenAI-compatible speech to English text (Whisper's translate task).",
+    media_types=("text/plain",),  # response_format=text
 )
 CAPTIONS = Endpoint(
     "captions",

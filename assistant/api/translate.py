@@ -20,6 +20,24 @@ from pydantic import BaseModel, Field, RootModel, model_validator
 from assistant.api.base import Endpoint, Wire
 
 MAX_TEXTS = 128
+# The language codes the translate skill knows whatever is installed: its detector's (py3langid 0.4.0;
+# tests/daemon/test_wire_limits.py checks they agree). Published as the schema's enum, so a generated
+# client sends codes the daemon understands; validation also takes codes an installed model adds.
+LANGUAGES = tuple(
+    "ace af am an ar ary arz as az ba bcl be bg bn br bs ca crh cs cy da de dz el en eo es et eu ext fa fi "
+    "fo fr fuv fy ga gcf gcr gd gl gom grc gu gug guw ha hbo he hi hr ht hu hy id ig is it ja jv ka kab kik "
+    "kk km kn ko ku ky la lb lg lij ln lo lt ltg lv mg mk ml mn mr ms mt my ne nl nn no nso oc om or pa pcm "
+    "pl ps pt qu ro ru rw sa sdh se si sk sl sn so sq sr st sv sw ta te tg th tk tl tr tt ug uk ur uz uzs "
+    "vec vi vo wa wuu xh yo yue zh zu zxx".split()
+)
+ENGINES = ("bergamot", "ct2", "llm")
+
+
+def _language(default: Any = ..., auto: bool = False) -> Any:
+    codes = (["auto"] if auto else []) + list(LANGUAGES)
+    return Field(default=default, min_length=2, max_length=16, json_schema_extra={"enum": codes})
+
+
 _DISPOSITION = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -97,8 +115,8 @@ class LibreTranslateRequest(FormWire):
     """LibreTranslate's /translate: q is one text or a list of texts."""
 
     q: Union[str, list[str]]
-    source: str = Field(default="auto", min_length=2, max_length=16)
-    target: str = Field(min_length=2, max_length=16)
+    source: str = _language("auto", auto=True)
+    target: str = _language()
     format: Literal["text", "html"] = "text"
     alternatives: int = Field(default=0, ge=0, le=3)
     api_key: Optional[str] = None  # ignored: the Authorization header authenticates
@@ -148,9 +166,9 @@ class TranslateRequest(Wire):
     lower-quality chat-model fallback for pairs no dedicated model covers."""
 
     text: str = Field(max_length=200_000)
-    source: str = Field(default="auto", min_length=2, max_length=16)
-    target: str = Field(min_length=2, max_length=16)
-    engine: Optional[str] = Field(default=None, max_length=64)
+    source: str = _language("auto", auto=True)
+    target: str = _language()
+    engine: Optional[str] = Field(default=None, max_length=64, json_schema_extra={"enum": [*ENGINES, None]})
     allow_llm: bool = True
 
 

@@ -13,29 +13,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.api import ENDPOINTS, Endpoint, ErrorBody
-from assistant.api.base import ANY_APP
+from assistant.api import ENDPOINTS, Endpoint
+from assistant.api.base import ANY_APP, TEXT_ERROR, openapi_responses
 from assistant.daemon.apps import AppIdentity, AppRegistry
 from assistant.daemon.errors import InternalError, body_of, status_of
-from assistant.daemon.handlers import Handler, HandlerContext, collect, mount_websockets
+from assistant.daemon.handlers import Handler, HandlerContext, collect, collect_websockets, mount_websockets
 from assistant.daemon.metrics import DaemonMetrics
 from assistant.daemon.security import Guard, require_scope
 from assistant.daemon.settings import DaemonConfig
 from runtime.errors import AssistantError
 
 log = logging.getLogger(__name__)
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody, "description": d}
-    for s, d in (
-        (400, "malformed input; `field` names it"),
-        (401, "no token, or an unknown or revoked one"),
-        (403, "the token lacks the scope; or Host/Origin refused"),
-        (413, "body too large"),
-        (422, "invalid field; `field` names it"),
-        (429, "queue full"),
-        (503, "model busy past the queue timeout"),
-    )
-}
 
 
 def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | None = None) -> FastAPI:
@@ -62,8 +50,9 @@ def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | No
             f"endpoints without a handler: {', '.join(missing)}",
             "add them to a module in assistant/daemon/handlers",
         )
+    sockets = set(collect_websockets())
     for ep in ENDPOINTS:
-        _register(app, ep, handlers[ep.name], ctx)
+        _register(app, ep, handlers[ep.name], ctx, websocket=ep.path in sockets)
     mount_websockets(app, ctx)  # live captions: /v1/audio/captions
     _openapi_route(app)
     _error_handlers(app, metrics)
@@ -76,7 +65,9 @@ def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | No
     return app
 
 
-def _register(app: FastAPI, ep: Endpoint, handler: Handler, ctx: HandlerContext) -> None:
+def _register(
+    app: FastAPI, ep: Endpoint, handler: Handler, ctx: HandlerContext, websocket: bool = False
+) -> None:
     async def route(request: Request, caller: AppIdentity, body: Any = None) -> Any:
         t0 = time.perf_counter()
         status = 200
@@ -109,7 +100,10 @@ def _register(app: FastAPI, ep: Endpoint, handler: Handler, ctx: HandlerContext)
     if ep.request is not None:
         params.append(
             inspect.Parameter(
-                "body", inspect.Parameter.KEYWORD_ONLY, annotation=ep.request, default=Body(...)
+                "body",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=ep.request,
+                default=Body(..., media_type=ep.request_media_type),
             )
         )
     route.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -121,7 +115,7 @@ def _register(app: FastAPI, ep: Endpoint, handler: Handler, ctx: HandlerContext)
         name=ep.name,
         summary=ep.summary or None,
         response_model=ep.response,
-        responses=REFUSALS,
+        responses=openapi_responses(ep, websocket),
         openapi_extra={"x-scope": ep.scope or "any app"},
     )
 
@@ -154,8 +148,11 @@ def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
-        first = errors[0] if errors else {}
-        loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+        # a string that is not Unicode text is malformed input (400), whichever union branch saw it
+        first = next((e for e in errors if e.get("type") == TEXT_ERROR), errors[0] if errors else {})
+        where = list(first.get("loc", ()))
+        # only the leading "body" is FastAPI's: a field may be called body too (a memory event's)
+        loc = [str(p) for p in (where[1:] if where[:1] == ["body"] else where)]
         if first.get("type") == "json_invalid":
             return refuse(400, _malformed(str(first.get("ctx", {}).get("error", first.get("msg")))))
         raw = first.get("input")
@@ -177,11 +174,12 @@ def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
                 },
             )
         field = ".".join(loc) or "body"
+        bad_text = first.get("type") == TEXT_ERROR
         return refuse(
-            422,
+            400 if bad_text else 422,
             {
                 "error": {
-                    "code": "invalid_field",
+                    "code": "invalid_text" if bad_text else "invalid_field",
                     "field": field,
                     "message": f"{field}: {first.get('msg', 'invalid')}",
                     "fix": "see the OpenAPI document at /openapi.json",

@@ -115,6 +115,9 @@ def require_scope(scope: str, open_on_unix: bool = False) -> Callable[[Request],
     return dependency
 
 
+DRAIN_BYTES = 16 * 1024 * 1024  # a refused body up to this size is read to its end before the answer
+
+
 class Guard:
     """Pure ASGI middleware: Host/Origin checks on TCP, CORS for allowed origins, body size limit.
 
@@ -164,6 +167,8 @@ class Guard:
                     return
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            if length.isdigit():
+                await self._drain(receive, int(length))
             await self._refuse(
                 send,
                 TooLarge(
@@ -180,6 +185,7 @@ class Guard:
         ):
             body = await self._read_body(receive)
             if body is None:
+                await self._drain(receive, DRAIN_BYTES)
                 await self._refuse(
                     send,
                     TooLarge(f"request body is over the {self.max_body}-byte limit", "send a smaller body"),
@@ -221,6 +227,18 @@ class Guard:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+    async def _drain(self, receive: Receive, length: int) -> None:
+        """Read and drop what the client is still sending (up to DRAIN_BYTES): closing the connection
+        with unread data makes the kernel reset it, and the client loses the 413 it was sent."""
+        if length > DRAIN_BYTES:
+            return
+        read = 0
+        while read <= DRAIN_BYTES:
+            message = await receive()
+            read += len(message.get("body", b""))
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                return
 
     async def _refuse(self, send: Send, exc: ApiRefusal) -> None:
         self.on_refusal(exc.code)

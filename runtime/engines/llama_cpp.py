@@ -177,6 +177,10 @@ class LlamaEngine:
         llm = self.llm
         t0 = time.perf_counter()
         tokens = list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        if not tokens:
+            # "" tokenizes to nothing on models that add no BOS (SmolLM2), and llama.cpp cannot
+            # evaluate zero tokens: start from the model's BOS (else EOS) token, as an empty document.
+            tokens = [llm.token_bos() if llm.token_bos() >= 0 else llm.token_eos()]
         tokens, max_tokens, dropped = fit_context(
             tokens, options.max_tokens, self.n_ctx, options.truncation, self.model_id
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 from skills.memory.model import DAY
 
@@ -34,13 +36,55 @@ def tokens(text: str) -> list[str]:
 
 
 def query_terms(text: str, max_terms: int = 8) -> list[str]:
-    """Return the distinct content words of a query (stopwords dropped unless nothing else is left)."""
-    toks = tokens(text)
+    """Return the distinct content words of a query (stopwords dropped unless nothing else is left).
+
+    Each term is exactly one token of the index's own tokenizer, so fts_phrase(term) is a one-token
+    string: no query text can become FTS5 syntax or a phrase (which a detail=none index refuses)."""
+    toks = tokens(text) if text.isascii() else fts_tokens(text)
     content = [t for t in toks if t not in STOPWORDS] or toks
     seen: dict[str, None] = {}
     for t in content:
         seen.setdefault(t, None)
     return list(seen)[:max_terms]
+
+
+# The index's tokenizer, as FTS5 declares it in store.py; only the query side needs it here.
+FTS_TOKENIZER = "unicode61 remove_diacritics 2"
+_tokenizer_lock = threading.Lock()
+_tokenizer: Any = None
+
+
+def fts_tokens(text: str) -> list[str]:
+    """Return the tokens SQLite's own unicode61 tokenizer makes of text, in order.
+
+    For ASCII text tokens() is the same; beyond ASCII Python and SQLite disagree (SQLite's Unicode
+    tables are older; NFKD folding can make "½" into "1⁄2", two tokens), so non-ASCII queries ask
+    SQLite. A token that the tokenizer would split again is dropped rather than sent as a phrase."""
+    out = [t for t in _sqlite_tokens(text) if _sqlite_tokens(t) == [t]]
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_tokens_cached(text: str) -> tuple[str, ...]:
+    global _tokenizer
+    with _tokenizer_lock:
+        if _tokenizer is None:
+            import sqlcipher3  # the store's bundled SQLite, so its tokenizer is the index's
+
+            conn = sqlcipher3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            conn.execute(f"CREATE VIRTUAL TABLE tok USING fts5(x, tokenize='{FTS_TOKENIZER}')")
+            conn.execute("CREATE VIRTUAL TABLE tok_v USING fts5vocab(tok, 'instance')")
+            _tokenizer = conn
+        conn = _tokenizer
+        conn.execute("INSERT INTO tok (rowid, x) VALUES (1, ?)", (text,))
+        try:
+            return tuple(r[0] for r in conn.execute("SELECT term FROM tok_v ORDER BY offset"))
+        finally:
+            conn.execute("DELETE FROM tok")
+
+
+def _sqlite_tokens(text: str) -> list[str]:
+    return list(_sqlite_tokens_cached(text[:4000]))
 
 
 def fts_phrase(term: str) -> str:
