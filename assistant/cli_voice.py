@@ -122,7 +122,7 @@ def voice(
             for ev in loop.run(source, sink):
                 heard += ev.kind == "transcript"
                 _show(ev, events)
-        if out:
+        if out and heard:
             sink.save(out)
             err_console.print(f"wrote {out}", highlight=False)
         elif hasattr(sink, "drain"):

@@ -19,6 +19,7 @@ import numpy as np
 
 from runtime.engines.base import SpeechChunk, TtsEngine, TtsOptions
 from runtime.engines.piper import DEFAULT_VOICE, hold_voice
+from skills.host import SkillHost
 from skills.voice.context import ConversationContext
 from skills.voice.loop import TurnStats, VoiceEvent, VoiceLoop, VoiceOptions
 from skills.voice.sinks import SpeakerSink, TimelineSink
@@ -49,7 +50,7 @@ class SttChoice:
 class VoiceSkill:
     """Speaks text with a held Piper voice and builds conversation loops over the other skills."""
 
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: SkillHost) -> None:
         self.services = services
 
     def voices(self) -> list[str]:
@@ -116,6 +117,6 @@ def has_speech(audio: np.ndarray) -> bool:
     return bool(get_speech_timestamps(np.asarray(audio, np.float32), VadOptions()))
 
 
-def create(services: Any) -> VoiceSkill:
+def create(services: SkillHost) -> VoiceSkill:
     """Build the voice skill over the services' runtime and skills."""
     return VoiceSkill(services)

@@ -17,7 +17,8 @@ def speakable(text: str) -> str:
     """Return text as it should be read aloud: no citation marks, markdown or URLs."""
     text = _CITE.sub("", text)
     text = _URL.sub("a link", text)
-    return " ".join(_MARKUP.sub(" ", text).split())
+    text = " ".join(_MARKUP.sub("", text).split())
+    return re.sub(r"\s+([.,!?;:])", r"\1", text)
 
 
 class SentenceBuffer:

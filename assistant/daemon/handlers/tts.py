@@ -199,10 +199,11 @@ def _message(ev: Any) -> dict[str, Any]:
 
 
 def _caller(app: AppIdentity) -> Any:
+    """The memory identity of the app; None (answers without memory) when it may not read memory."""
     from skills.memory.model import Caller
 
     scopes = frozenset(s for s in ("memory:read", "memory:write") if s in app.scopes or "admin" in app.scopes)
-    return Caller(app.name, scopes)
+    return Caller(app.name, scopes) if "memory:read" in scopes else None
 
 
 async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
@@ -237,18 +238,24 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
     status = 200
     loop_holder: dict[str, Any] = {}
 
+    def post(item: tuple[str, Any]) -> None:
+        try:
+            anyio.from_thread.run(send.send, item)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            source.close()  # the writer is gone (client left): stop listening
+
     def run_loop() -> None:
         # a worker thread: the loop is synchronous (model calls); events go back to the event loop
         try:
             with skill.loop(options, _caller(app), q.voice) as loop:
                 loop_holder["loop"] = loop
-                anyio.from_thread.run(send.send, ("ready", loop.tts.sample_rate))
+                post(("ready", loop.tts.sample_rate))
                 for ev in loop.run(source, sink):
-                    anyio.from_thread.run(send.send, ("event", ev))
-        except BaseException as exc:
-            anyio.from_thread.run(send.send, ("error", exc))
+                    post(("event", ev))
+        except Exception as exc:
+            post(("error", exc))
         finally:
-            anyio.from_thread.run(send.send, ("end", None))
+            post(("end", None))
 
     async def reader() -> None:
         leftover = b""
@@ -276,6 +283,8 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
             elif loop is not None and kind == "release":
                 loop.release()
 
+    failure: list[BaseException] = []
+
     async def writer() -> None:
         async with receive:
             async for kind, item in receive:
@@ -288,7 +297,8 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
 
                         await websocket.send_bytes(pcm16(item.samples))
                 elif kind == "error":
-                    raise item
+                    failure.append(item)  # raised after the task group, so it keeps its type
+                    return
                 else:
                     return
 
@@ -298,6 +308,8 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
             tg.start_soon(anyio.to_thread.run_sync, run_loop)
             await writer()
             tg.cancel_scope.cancel()
+        if failure:
+            raise failure[0]
         await websocket.close(code=1000)
     except WebSocketDisconnect:
         status = 499

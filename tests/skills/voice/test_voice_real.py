@@ -15,7 +15,7 @@ from skills.speech.metrics import wer, words
 from skills.voice import TimelineSink, VoiceLoop, VoiceOptions
 from skills.voice.context import ConversationContext
 from skills.voice.sentences import speakable
-from tests.skills.voice.conftest import CHAT_MODEL, read_wav, speak
+from tests.skills.voice.helpers import CHAT_MODEL, read_wav, speak
 
 pytestmark = pytest.mark.real_model
 
