@@ -3,6 +3,7 @@ llama-cpp-python's own OpenAI server on the same model; /health and a 1-token co
 64 concurrent clients; 16 concurrent streaming chats; idle daemon RSS.
 
     .venv/bin/python -m benchmarks.bench_daemon --runs 3 --tokens 128
+    .venv/bin/python -m benchmarks.bench_daemon --health-under-load 20 --rounds 3   # /health only
 
 Tokens/s everywhere is the client's view: streamed pieces after the first, over the time from the
 first piece to the last, so prompt processing and connection set-up are left out alike.
@@ -158,6 +159,160 @@ async def _chats(sock: str, token: str, n: int, tokens: int) -> tuple[int, int]:
     return ok, errors
 
 
+async def _clients_under_load(sock: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
+    """clients each run 1-token completions back to back and ask /health between them; return the
+    latencies (s) they saw."""
+    body = {"model": MODEL, "prompt": "The meeting is moved to", "max_tokens": 1, "temperature": 0}
+    same: list[float] = []
+    completions: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(uds=sock, limits=httpx.Limits(max_connections=clients)),
+        timeout=300,
+        base_url="http://localhost",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as c:
+        stop = time.monotonic() + seconds
+
+        async def client() -> None:
+            nonlocal errors
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                r = await c.post("/v1/completions", json=body)
+                completions.append(time.perf_counter() - t0)
+                errors += r.status_code != 200
+                t0 = time.perf_counter()
+                r = await c.get("/health")
+                same.append(time.perf_counter() - t0)
+                errors += r.status_code != 200
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return {"health": same, "completions": completions, "errors": errors}
+
+
+def _probe(sock: str, seconds: float, every: float = 0.05) -> list[float]:
+    """Ask /health every `every` s over one raw keep-alive connection; return the latencies (s).
+
+    Raw blocking socket in its own process: the latency is the daemon's, not a busy client loop's.
+    """
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    lat: list[float] = []
+    stop = time.monotonic() + seconds
+    request = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    while time.monotonic() < stop:
+        t0 = time.perf_counter()
+        s.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            chunk = s.recv(65536)
+            if not chunk:
+                raise RuntimeError("the daemon closed the probe connection")
+            data += chunk
+        lat.append(time.perf_counter() - t0)
+        time.sleep(max(0.0, every - (time.perf_counter() - t0)))
+    s.close()
+    return lat
+
+
+def _load_process(sock: str, token: str, clients: int, seconds: float, out: str) -> None:
+    Path(out).write_text(json.dumps(asyncio.run(_clients_under_load(sock, token, clients, seconds))))
+
+
+def _summary(lat: list[float]) -> dict[str, float]:
+    return {"n": len(lat), "p50": pct(lat, 50) * 1e3, "p99": pct(lat, 99) * 1e3, "max": max(lat) * 1e3}
+
+
+def health_under_load(clients: int, seconds: float, rounds: int, threads: int) -> None:
+    """`--health-under-load`: only the /health-while-completing measurement, on a fresh daemon."""
+    home = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
+    env = {
+        **os.environ,
+        "ASSISTANT_HOME": str(home),
+        "ASSISTANT_THREADS": str(threads),
+        "ASSISTANT_CHAT_MODEL": MODEL,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "daemon", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sock = str(home / "run" / "assistant.sock")
+    token_file = home / "data" / "owner.token"
+    try:
+        _wait(
+            lambda: token_file.exists()
+            and httpx.Client(transport=httpx.HTTPTransport(uds=sock))
+            .get("http://localhost/health")
+            .status_code
+            == 200,
+            "daemon",
+        )
+        token = token_file.read_text().strip()
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=sock), base_url="http://localhost", timeout=300
+        ) as c:  # load the model before timing anything
+            body = {"model": MODEL, "prompt": "Hi", "max_tokens": 1}
+            c.post(
+                "/v1/completions", json=body, headers={"Authorization": f"Bearer {token}"}
+            ).raise_for_status()
+        out = []
+        for i in range(rounds):
+            # the clients in one process, the prober in this one: neither's scheduling delays the other
+            dump = home / f"load{i}.json"
+            load = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from benchmarks.bench_daemon import _load_process as f; "
+                    "f(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])",
+                    sock,
+                    token,
+                    str(clients),
+                    str(seconds),
+                    str(dump),
+                ]
+            )
+            time.sleep(2.0)  # let every client get its first request in
+            probe = _probe(sock, seconds - 3.0)
+            load.wait(seconds + 120)
+            got = json.loads(dump.read_text())
+            out.append(
+                {
+                    "clients": clients,
+                    "seconds": seconds,
+                    "health_between_completions_ms": _summary(got["health"]),
+                    "health_probe_ms": _summary(probe),
+                    "completion_1_token_ms": _summary(got["completions"]),
+                    "errors": got["errors"],
+                    "load_average_1min": os.getloadavg()[0],
+                }
+            )
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    for i, r in enumerate(out, 1):
+        h, p, cpl = r["health_between_completions_ms"], r["health_probe_ms"], r["completion_1_token_ms"]
+        print(
+            f"round {i}: /health between completions p50 {h['p50']:.1f} / p99 {h['p99']:.1f} ms; "
+            f"probe p50 {p['p50']:.1f} / p99 {p['p99']:.1f} ms; 1-token completions p50 {cpl['p50']:.0f} ms "
+            f"(n {cpl['n']}); errors {r['errors']}"
+        )
+    path = write(
+        "daemon_health_under_load",
+        {
+            "model": MODEL,
+            "threads": threads,
+            "rounds": out,
+            "median_health_p99_ms": median([r["health_between_completions_ms"]["p99"] for r in out]),
+            "median_probe_p99_ms": median([r["health_probe_ms"]["p99"] for r in out]),
+            "load_average": os.getloadavg(),
+        },
+    )
+    print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -165,7 +320,19 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--per-client", type=int, default=10)
     ap.add_argument("--skip-llama-server", action="store_true")
+    ap.add_argument(
+        "--health-under-load",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="only measure /health while --clients run 1-token completions, for SECONDS per round",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of --health-under-load")
+    ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads for --health-under-load")
     args = ap.parse_args()
+    if args.health_under_load:
+        health_under_load(args.clients, args.health_under_load, args.rounds, args.threads)
+        return
 
     home = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_THREADS": "2", "ASSISTANT_CHAT_MODEL": MODEL}

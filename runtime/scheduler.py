@@ -77,11 +77,16 @@ class _Leased:
 
 
 class FairLock:
-    """A FIFO lock: waiters get the model in arrival order, with a timeout."""
+    """A FIFO lock: waiters get the model in arrival order, with a timeout.
+
+    release() hands the lock straight to the first waiter and wakes only that one: waking every
+    waiter to re-check (a shared Condition) makes each release cost a GIL round for all of them,
+    which with 64 queued requests starved the daemon's event loop (/health took seconds).
+    """
 
     def __init__(self) -> None:
-        self._cv = threading.Condition()
-        self._queue: deque[object] = deque()
+        self._mu = threading.Lock()
+        self._queue: deque[threading.Event] = deque()
         self._held = False
 
     @property
@@ -89,25 +94,26 @@ class FairLock:
         return len(self._queue)
 
     def acquire(self, timeout: float) -> bool:
-        me = object()
-        deadline = time.monotonic() + timeout
-        with self._cv:
+        with self._mu:
+            if not self._held:
+                self._held = True
+                return True
+            me = threading.Event()
             self._queue.append(me)
-            while self._held or self._queue[0] is not me:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._queue.remove(me)
-                    self._cv.notify_all()
-                    return False
-                self._cv.wait(remaining)
-            self._queue.popleft()
-            self._held = True
-            return True
+        if me.wait(max(timeout, 0.0)):
+            return True  # handed over by release(); _held stayed True
+        with self._mu:
+            if me.is_set():  # handed over just as the wait ran out: it is ours now
+                return True
+            self._queue.remove(me)
+            return False
 
     def release(self) -> None:
-        with self._cv:
-            self._held = False
-            self._cv.notify_all()
+        with self._mu:
+            if self._queue:
+                self._queue.popleft().set()
+            else:
+                self._held = False
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -24,8 +25,56 @@ Item = tuple[str, Any]  # ("token", TokenEvent) | ("done", GenerationStats) | ("
 Receive = Callable[[], Any]
 
 
+class WorkerPool:
+    """Threads started once, off the event loop, that run blocking generations.
+
+    Starting a thread waits until the OS has scheduled it; done on the event loop for every request,
+    that wait stalled all other requests whenever the machine was busy (/health took seconds under
+    64 clients). submit() only queues work. When every worker is busy it starts one more thread,
+    as before, rather than queue work behind generations waiting for another model.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._mu = threading.Lock()
+        self._idle = 0
+        self._threads = [
+            threading.Thread(target=self._work, name=f"generation-{i}", daemon=True) for i in range(size)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Run fn() in a worker thread, without waiting on the caller's thread."""
+        with self._mu:
+            idle = self._idle > 0
+            if idle:
+                self._idle -= 1  # claimed now, so two submits never count on the same worker
+        if idle:
+            self._tasks.put(fn)
+        else:
+            threading.Thread(target=fn, name="generation", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            with self._mu:
+                self._idle += 1
+            fn = self._tasks.get()
+            if fn is None:
+                return
+            try:
+                fn()
+            except BaseException:  # fn reports its own errors; a worker must outlive any of them
+                pass
+
+    def close(self) -> None:
+        """Let the workers exit once idle (running work is cancelled by drain(), not here)."""
+        for _ in self._threads:
+            self._tasks.put(None)
+
+
 class GenerationJob:
-    """Runs make_stream(cancel) in its own thread; read it with `await batch()`."""
+    """Runs make_stream(cancel) in a worker thread; read it with `await batch()`."""
 
     def __init__(
         self,
@@ -34,6 +83,7 @@ class GenerationJob:
         timeout: float,
         on_finish: Callable[[GenerationStats], None] = lambda _: None,
         active: set[GenerationJob] | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.cancel = CancelToken()
         self.deadline = time.monotonic() + timeout
@@ -48,8 +98,12 @@ class GenerationJob:
         self._finished = False
         self._active = active if active is not None else set()
         self._active.add(self)
-        self.thread = threading.Thread(target=self._run, name="generation", daemon=True)
-        self.thread.start()
+        self.done = threading.Event()
+        """Set when the worker has finished with this job (drain() waits on it)."""
+        if pool is not None:
+            pool.submit(self._run)
+        else:
+            threading.Thread(target=self._run, name="generation", daemon=True).start()
         self._watcher = asyncio.create_task(self._watch(receive))
 
     def _run(self) -> None:
@@ -69,6 +123,7 @@ class GenerationJob:
             self._put(("error", exc))
         finally:
             self._active.discard(self)
+            self.done.set()
 
     def _put(self, item: Item) -> None:
         try:
@@ -134,7 +189,7 @@ def drain(active: set[GenerationJob], timeout: float = 10.0) -> None:
         job.cancel.cancel()
     deadline = time.monotonic() + timeout
     for job in list(active):
-        job.thread.join(max(0.0, deadline - time.monotonic()))
+        job.done.wait(max(0.0, deadline - time.monotonic()))
 
 
 class EventStream(Response):

@@ -42,6 +42,8 @@ def process_start(pid: int) -> str | None:
     else:
         # the command name (field 2) may hold spaces and parentheses: split after its last ')'
         fields = stat[stat.rindex(")") + 2 :].split()
+        if not fields or fields[0] in ("Z", "X"):
+            return None  # exited (a zombie waiting for its parent): no longer running
         return fields[19] if len(fields) > 19 else None  # field 22 of the whole line: starttime
     try:
         out = subprocess.run(
@@ -139,29 +141,16 @@ def stop(settings: DaemonConfig, wait: float = 15.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if process_start(pid) is None:  # gone (a zombie child of ours still has /proc/PID/stat)
-            return True
-        if _reap(pid):
+        if process_start(pid) is None:  # exited
             return True
         time.sleep(0.05)
     if read_pid(settings) == pid:  # still the same process: it hung while shutting down
         os.kill(pid, signal.SIGKILL)
-        _reap(pid)
+        deadline = time.monotonic() + 5
+        while process_start(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
     _remove_stale(settings)
     return True
-
-
-def _reap(pid: int) -> bool:
-    """Whether pid has exited; reaps it when it is our own child (as in tests)."""
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:  # not our child: ask the kernel whether it still exists
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-    return done == pid
 
 
 def _remove_stale(settings: DaemonConfig) -> None:

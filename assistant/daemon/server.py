@@ -148,6 +148,7 @@ class DaemonServer:
         ctx = getattr(self.app.state, "context", None)
         if ctx is not None:
             drain(ctx.jobs)
+            ctx.workers.close()
         if self.listeners.unix_path is not None:
             try:
                 self.listeners.unix_path.unlink()
@@ -199,6 +200,10 @@ def run_daemon(config: Config, settings: DaemonConfig, log_level: str = "warning
     app, services = build(config, settings)
     listeners = bind(settings)
     server = DaemonServer(app, listeners, log_level)
+    if threading.current_thread() is threading.main_thread():
+        # a SIGTERM before uvicorn takes the signals over (while it starts) must not kill the process
+        # before its cleanup: stop as soon as serving begins
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: server.stop())
     write_pid_file(settings)
     try:
         where = [f"unix:{listeners.unix_path}"] if listeners.unix_path else []

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable
 
 import anyio
 
+from assistant.daemon.generation import WorkerPool
 from assistant.daemon.metrics import DaemonMetrics
 from assistant.daemon.settings import DaemonConfig
 
@@ -56,6 +57,8 @@ class HandlerContext:
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(64))
     jobs: set[Any] = field(default_factory=set)
     """Running GenerationJobs; drained before the runtime closes."""
+    workers: WorkerPool = field(default_factory=lambda: WorkerPool(64))
+    """Threads for GenerationJobs, started with the context: never on the event loop."""
 
     async def to_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run blocking fn(*args) in a worker thread and return its result."""

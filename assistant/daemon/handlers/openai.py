@@ -113,7 +113,9 @@ def _start(
     def record(s: GenerationStats) -> None:
         ctx.metrics.generation(model, s.time_to_first_token, s.completion_tokens, s.finish_reason)
 
-    return GenerationJob(guarded, request.receive, ctx.settings.request_timeout, record, ctx.jobs)
+    return GenerationJob(
+        guarded, request.receive, ctx.settings.request_timeout, record, ctx.jobs, pool=ctx.workers
+    )
 
 
 async def chat(ctx: HandlerContext, body: W.ChatRequest, app: AppIdentity, request: Request) -> Any:
