@@ -65,6 +65,7 @@ class LazyGroup(click.Group):
         "voice": "assistant.cli_voice:voice",
         "connectors": "assistant.cli_connectors:connectors",
         "hook": "assistant.cli_connectors:hook",
+        "mcp": "assistant.cli_mcp:mcp",
         "tui": "assistant.tui.app:tui_command",
     }
 

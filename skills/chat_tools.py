@@ -22,7 +22,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any, Generator, Iterator, Mapping, Sequence
+from typing import Any, Generator, Mapping, Sequence
 
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats, TokenEvent
 from runtime.errors import ConfigError
@@ -345,7 +345,7 @@ class ToolChat:
         model: str,
         parallel: bool = True,
         cancel: CancelToken | None = None,
-    ) -> Iterator[TokenEvent]:
+    ) -> Generator[TokenEvent, None, GenerationStats]:
         """Yield text as TokenEvents and the calls as one ToolCallEvent; return GenerationStats
         whose finish_reason is "tool_calls" when the model called tools."""
         tools = list(tools)

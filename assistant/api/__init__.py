@@ -31,7 +31,7 @@ the form in the handler).
 
 from __future__ import annotations
 
-from assistant.api import autocomplete, core, memory, ollama, openai, speech, translate, tts
+from assistant.api import autocomplete, core, mcp, memory, ollama, openai, speech, translate, tts
 from assistant.api.base import ANY_APP, SCOPES, Endpoint, ErrorBody, ErrorDetail, Wire
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -43,6 +43,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *speech.ENDPOINTS,
     *tts.ENDPOINTS,
     *ollama.ENDPOINTS,
+    *mcp.ENDPOINTS,
 )
 
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}

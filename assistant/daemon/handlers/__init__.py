@@ -38,13 +38,14 @@ HANDLER_MODULES: tuple[str, ...] = (
     "translate",
     "speech",
     "tts",
+    "ollama",
+    "mcp",
 )
 
 Handler = Callable[..., Awaitable[Any]]
 WebSocketHandler = Callable[..., Awaitable[None]]
 
 
-    "ollama",
 @dataclass
 class HandlerContext:
     """What handlers share: the Services (runtime + skills), daemon settings, metrics."""

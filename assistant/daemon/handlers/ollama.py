@@ -143,7 +143,7 @@ class NDJSONStream(Response):
 
     def __init__(self, job: GenerationJob, render: Callable[[str, Any], list[dict[str, Any]]]) -> None:
         super().__init__(None, 200, {"cache-control": "no-cache"}, media_type="application/x-ndjson")
-        self.job, self.render = job, render
+        self.job, self.lines_of = job, render
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
@@ -163,7 +163,7 @@ class NDJSONStream(Response):
                     await send({"type": "http.response.body", "body": _lines(lines), "more_body": True})
                     break
                 for kind, value in items:
-                    lines.extend(self.render(kind, value))
+                    lines.extend(self.lines_of(kind, value))
                 if lines:
                     await send({"type": "http.response.body", "body": _lines(lines), "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -253,7 +253,11 @@ async def chat(ctx: HandlerContext, body: O.ChatRequest, app: AppIdentity, reque
             for m in body.messages
         ]
         rt = ctx.services.runtime
-        unload = (lambda: rt.scheduler.unload(model)) if keep == 0 else (lambda: None)
+
+        def unload() -> None:
+            if keep == 0:
+                rt.scheduler.unload(model)
+
         job = T.start(ctx, request, model, turns, tools, "auto", opts, True, unload)
     else:
         messages = [ChatMessage(m.role, m.content) for m in body.messages]
@@ -443,7 +447,7 @@ async def embed(
     resp = await H.embeddings(ctx, W.EmbeddingRequest(model=name, input=texts), app, request)
     return O.EmbedResponse(
         model=resp.model,
-        embeddings=[list(e.embedding) for e in resp.data],  # type: ignore[arg-type]
+        embeddings=[list(e.embedding) for e in resp.data],
         total_duration=int((time.perf_counter() - t0) * 1e9),
         load_duration=0,
         prompt_eval_count=resp.usage.prompt_tokens,
@@ -467,7 +471,7 @@ async def pull(ctx: HandlerContext, body: O.PullRequest, app: AppIdentity, reque
             field="model",
         )
     rec = await ctx.to_thread(store.pull, model)
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"status": f"pulling {model}"},
         {
             "status": "verifying sha256 digest",
