@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -109,7 +109,7 @@ def listen(
         FileSource(path, opts) if path else StdinSource(None, opts) if use_stdin else MicrophoneSource(opts)
     )
     english = language in (None, "en")
-    task = "translate" if translate_to and not english else "transcribe"
+    task: Literal["transcribe", "translate"] = "translate" if translate_to and not english else "transcribe"
     chosen = model or ("whisper-tiny.en" if english and task == "transcribe" else "whisper-base")
     services = _services(cfg)
     try:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from skills.memory.skill import MemorySkill
     from skills.speech import SpeechSkill
     from skills.translate import TranslateSkill
+    from skills.voice import VoiceSkill
 
 SKILLS: dict[str, str] = {
     "autocomplete": "skills.autocomplete:create",
@@ -68,6 +69,8 @@ class Services:
     def skill(self, name: Literal["memory"]) -> MemorySkill: ...
     @overload
     def skill(self, name: Literal["chat"]) -> ChatSkill: ...
+    @overload
+    def skill(self, name: Literal["voice"]) -> VoiceSkill: ...
     @overload
     def skill(self, name: str) -> object: ...
     def skill(self, name: str) -> Any:

@@ -37,26 +37,19 @@ def _memory(root: Path, background: bool = False) -> Any:
 
 
 def _push(mem: Any, events: list[dict[str, Any]]) -> dict[int, str]:
-    """Push events in the order they happened (as apps push them live), each under its app, in
-    batches of consecutive events of one app; return {id: key}."""
+    """Push events under their apps (the apps' ingest path); return {id: key}."""
     from skills.memory import Caller
 
-    keys: dict[int, str] = {}
-    run: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if run:
-            clean = [{k: v for k, v in e.items() if not k.startswith("_")} for e in run]
-            caller = Caller(run[0]["_app"], frozenset({"memory:write"}))
-            for e, res in zip(run, mem.push_batch(caller, clean)):
-                keys[res.id] = e["_key"]
-            run.clear()
-
+    by_app: dict[str, list[dict[str, Any]]] = {}
     for e in sorted(events, key=lambda e: e["created"]):
-        if run and (run[0]["_app"] != e["_app"] or len(run) >= 1000):
-            flush()
-        run.append(e)
-    flush()
+        by_app.setdefault(e["_app"], []).append(e)
+    keys: dict[int, str] = {}
+    for app, evs in by_app.items():
+        for s in range(0, len(evs), 1000):
+            chunk = evs[s : s + 1000]
+            clean = [{k: v for k, v in e.items() if not k.startswith("_")} for e in chunk]
+            for e, res in zip(chunk, mem.push_batch(Caller(app, frozenset({"memory:write"})), clean)):
+                keys[res.id] = e["_key"]
     return keys
 
 
@@ -165,8 +158,7 @@ def run_week(seed: int, verbose: bool, reps: int = 3) -> dict[str, Any]:
 
 
 def _filler(n: int, seed: int, now: float) -> list[dict[str, Any]]:
-    """n more events of the same routine kinds from the weeks before the generated one (8 to 28 days
-    ago), so the week's answers stay the answers and the haystack grows around them."""
+    """n more events of the same routine kinds, spread over the last 25 days."""
     r = random.Random(seed)
     words = "report update meeting notes plan review draft final invoice order travel budget team".split()
     apps = [
@@ -189,7 +181,7 @@ def _filler(n: int, seed: int, now: float) -> list[dict[str, Any]]:
             "kind": kind,
             "title": title,
             "body": " ".join(r.sample(words, 6)),
-            "created": now - r.uniform(8 * 86400, 28 * 86400),
+            "created": now - r.uniform(60, 25 * 86400),
         }
         if kind == "file_opened":
             ev["uri"] = (

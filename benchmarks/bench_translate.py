@@ -64,7 +64,7 @@ def main() -> None:
     for e in engines_from_store(store, plans):
         results[e.name] = bench(e, e.directions[0], sents)
     with tempfile.TemporaryDirectory() as tmp:  # a tiny CTranslate2 model: measures the path, not quality
-        from tests.skills.translate.conftest import build_tiny_model, pack_argos
+        from tests.skills.translate.helpers import build_tiny_model, pack_argos
 
         folder = build_tiny_model(Path(tmp) / "m", 0)
         tiny = ModelStore(Path(tmp) / "store", catalog={})

@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from runtime.errors import ConfigError
 
@@ -279,7 +279,7 @@ class _Validator:
     def __init__(self, file: Path) -> None:
         self.file = file
 
-    def fail(self, fld: str, problem: str, fix: str) -> Any:
+    def fail(self, fld: str, problem: str, fix: str) -> NoReturn:
         raise ConfigError(f"{self.file}: field {fld!r} {problem}", fix)
 
     def no_unknown(self, table: dict[str, Any], allowed: set[str], prefix: str) -> None:
@@ -291,7 +291,7 @@ class _Validator:
         value = self.opt_string(table, key, where)
         if value is None:
             self.fail(_at(where, key), "is missing", "add it")
-        return value  # type: ignore[return-value]
+        return value
 
     def opt_string(self, table: dict[str, Any], key: str, where: str = "") -> str | None:
         value = table.get(key)
@@ -309,7 +309,7 @@ class _Validator:
         value = table.get(key)
         if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
             self.fail(_at(where, key), "is not a list of strings", 'write it as ["a", "b"]')
-        return value  # type: ignore[return-value]
+        return value
 
     def str_map(self, table: dict[str, Any], key: str, where: str) -> list[tuple[str, str]]:
         value = table.get(key, {})

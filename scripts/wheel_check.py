@@ -43,6 +43,7 @@ DATA = (
     "assistant/daemon/templates/launchd/dev.assistant.daemon.plist",
     "assistant/daemon/templates/termux/assistant-daemon",
     "assistant/tui/app.tcss",
+    "assistant/py.typed",  # the client SDK is typed (PEP 561)
 )
 # run inside the installed venv: where the catalog and tokenizer resolve from
 RESOURCES_PROBE = """

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from skills.memory.skill import MemorySkill
     from skills.speech import SpeechSkill
     from skills.translate import TranslateSkill
+    from skills.voice import VoiceSkill
 
-SkillName = Literal["autocomplete", "translate", "speech", "memory", "chat"]
+SkillName = Literal["autocomplete", "translate", "speech", "memory", "chat", "voice"]
 
 
 class SkillHost(Protocol):
@@ -44,6 +45,8 @@ class SkillHost(Protocol):
     def skill(self, name: Literal["memory"]) -> MemorySkill: ...
     @overload
     def skill(self, name: Literal["chat"]) -> ChatSkill: ...
+    @overload
+    def skill(self, name: Literal["voice"]) -> VoiceSkill: ...
     def skill(self, name: SkillName) -> object:
         """Return the skill called name, building it on first use."""
         ...

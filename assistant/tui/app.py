@@ -22,7 +22,8 @@ from assistant.tui.conversations import ConversationStore
 def _lazy(target: str) -> Callable[[], Screen[Any]]:
     def build() -> Screen[Any]:
         module, cls = target.split(":")
-        return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]
+        screen: Screen[Any] = getattr(importlib.import_module(module), cls)()
+        return screen
 
     return build
 

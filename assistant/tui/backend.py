@@ -7,18 +7,28 @@ these methods from worker threads, never from the event loop.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator, Protocol, Sequence
 
 from runtime.config import Config
 from assistant.services import Services
 from runtime.engines.base import CancelToken, ChatMessage
 
+if TYPE_CHECKING:
+    from runtime.runtime import Runtime
+    from skills.autocomplete.skill import Autocomplete
+    from skills.autocomplete.types import Kind
+    from skills.memory.model import Caller, Candidate, Event, SearchHit
+    from skills.memory.skill import MemorySkill
+    from skills.speech.stream import CaptionEvent
+    from skills.translate.base import TranslationChunk, TranslationResult
+
 Progress = Callable[[str, int, int], None]
 
 
 @functools.lru_cache(maxsize=1)
-def _owner() -> Any:
+def _owner() -> Caller:
     """The TUI's memory identity: the user, who sees and controls every app's events."""
     from skills.memory.model import Caller
 
@@ -38,19 +48,70 @@ class ModelRow:
 
 
 class Backend(Protocol):
-    """What the screens may ask for."""
+    """What the screens may ask for. LocalBackend, DaemonBackend and the FakeBackend used for
+    snapshots and demos all implement it; the type checker holds each of them to it."""
 
     config: Config
 
-    def describe(self) -> str: ...
+    def describe(self) -> str:
+        """One line saying where the models run (the app's subtitle)."""
+        ...
 
-    def warm(self, role: str) -> str: ...
+    def warm(self, role: str) -> str:
+        """Load the model serving role so the first answer is fast; return its id."""
+        ...
 
-    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]: ...
+    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Generator[str, None, list[str]]:
+        """Stream the reply's text; the generator returns the citation lines."""
+        ...
 
     def suggest(
-        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
-    ) -> tuple[str | None, bool]: ...
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: Kind = "prose"
+    ) -> tuple[str | None, bool]:
+        """Return (ghost text to show after prefix or None, whether more is still coming)."""
+        ...
+
+    def accept(self, app: str, doc: str, prefix: str, text: str) -> None:
+        """Learn from an accepted suggestion (on the device only)."""
+        ...
+
+    def translate(
+        self, text: str, target: str, source: str = "auto"
+    ) -> Generator[TranslationChunk, None, TranslationResult]:
+        """Stream translated pieces; the generator returns the whole result."""
+        ...
+
+    def captions(
+        self, path: str | None, translate_to: str | None, stop: threading.Event | None = None
+    ) -> Iterator[CaptionEvent]:
+        """Caption events from a file (path) or the microphone (path None) until stop is set."""
+        ...
+
+    def transcribe(self, path: str | None, seconds: float = 5.0) -> str:
+        """Return what was said in a file, or in the next `seconds` from the microphone."""
+        ...
+
+    def memory_search(self, query: str, app: str | None = None) -> list[SearchHit]: ...
+
+    def memory_resolve(self, text: str) -> list[Candidate]: ...
+
+    def memory_browse(self, app: str | None = None) -> list[Event]: ...
+
+    def memory_forget(
+        self,
+        ids: tuple[int, ...] = (),
+        app: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> int:
+        """Forget events by id, app or time; return how many."""
+        ...
+
+    def memory_pause(self, paused: bool) -> None: ...
+
+    def memory_stats(self) -> dict[str, Any]: ...
+
+    def memory_retention(self, days: float) -> int: ...
 
     def models(self) -> list[ModelRow]: ...
 
@@ -58,16 +119,18 @@ class Backend(Protocol):
 
     def add(self, path: str, progress: Progress) -> str: ...
 
-    def devices(self) -> list[tuple[str, str, str]]: ...
+    def devices(self) -> list[tuple[str, str, str]]:
+        """(engine family, chosen device, why) for each family."""
+        ...
 
-    def loaded(self) -> list[tuple[str, str, int]]: ...
-
-    def skill(self, name: str) -> Any: ...
+    def loaded(self) -> list[tuple[str, str, int]]:
+        """(model id, device, bytes) for each loaded model."""
+        ...
 
     def close(self) -> None: ...
 
 
-class LocalBackend:
+class LocalBackend(Backend):
     """Backend over an in-process runtime."""
 
     def __init__(self, services: Services) -> None:
@@ -78,7 +141,7 @@ class LocalBackend:
         return "in-process runtime"
 
     @property
-    def runtime(self) -> Any:
+    def runtime(self) -> Runtime:
         return self.services.runtime
 
     def warm(self, role: str) -> str:
@@ -87,15 +150,15 @@ class LocalBackend:
         self.runtime.store.ensure(model_id)
         with self.runtime.scheduler.use(model_id):
             pass
-        return str(model_id)
+        return model_id
 
-    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
+    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Generator[str, None, list[str]]:
         """Stream the reply, grounded in memory; the generator returns the citation lines."""
         answer = yield from self.services.skill("chat").stream(messages, caller=_owner(), cancel=cancel)
         return [c.line() for c in answer.citations]
 
     def suggest(
-        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: Kind = "prose"
     ) -> tuple[str | None, bool]:
         """Return (text to insert after prefix or None, whether more is still being generated)."""
         return _suggest_with(self.services.skill("autocomplete"), app, doc, prefix, suffix, kind)
@@ -106,7 +169,9 @@ class LocalBackend:
 
         self.services.skill("autocomplete").feedback(Feedback(prefix=prefix, text=text, app=app, doc=doc))
 
-    def translate(self, text: str, target: str, source: str = "auto") -> Iterator[Any]:
+    def translate(
+        self, text: str, target: str, source: str = "auto"
+    ) -> Generator[TranslationChunk, None, TranslationResult]:
         """Stream translated chunks; the generator returns the TranslationResult."""
         from skills.translate.base import TranslateOptions
 
@@ -116,7 +181,9 @@ class LocalBackend:
             )
         )
 
-    def captions(self, path: str | None, translate_to: str | None, stop: Any = None) -> Iterator[Any]:
+    def captions(
+        self, path: str | None, translate_to: str | None, stop: threading.Event | None = None
+    ) -> Iterator[CaptionEvent]:
         """Caption events from a file (path) or the microphone (path None); raises AudioError
         with a plain message when there is no microphone."""
         from runtime.audio import FileSource, MicrophoneSource
@@ -155,19 +222,19 @@ class LocalBackend:
         return str(self.services.skill("speech").transcribe(audio).text).strip()
 
     # -- memory (the TUI acts as the owner: every app's events, full control) -----------------------
-    def memory(self) -> Any:
+    def memory(self) -> MemorySkill:
         return self.services.skill("memory")
 
-    def memory_search(self, query: str, app: str | None = None) -> list[Any]:
+    def memory_search(self, query: str, app: str | None = None) -> list[SearchHit]:
         from skills.memory.model import Filters, SearchOptions
 
         filters = Filters(apps=(app,) if app else ())
         return list(self.memory().search(_owner(), query, SearchOptions(filters=filters, limit=50)))
 
-    def memory_resolve(self, text: str) -> list[Any]:
+    def memory_resolve(self, text: str) -> list[Candidate]:
         return list(self.memory().resolve(_owner(), text))
 
-    def memory_browse(self, app: str | None = None) -> list[Any]:
+    def memory_browse(self, app: str | None = None) -> list[Event]:
         from skills.memory.model import BrowseOptions, Filters
 
         return list(
@@ -235,7 +302,7 @@ class LocalBackend:
         """(model id, device, bytes) for each loaded model."""
         return [(m.model_id, m.device, m.memory_bytes) for m in self.runtime.scheduler.loaded()]
 
-    def skill(self, name: str) -> Any:
+    def skill(self, name: str) -> object:
         return self.services.skill(name)
 
     def close(self) -> None:
@@ -243,7 +310,7 @@ class LocalBackend:
 
 
 def _suggest_with(
-    skill: Any, app: str, doc: str, prefix: str, suffix: str, kind: str
+    skill: Autocomplete, app: str, doc: str, prefix: str, suffix: str, kind: Kind
 ) -> tuple[str | None, bool]:
     """Ask the autocomplete skill for the text to show after prefix. The TUI asks off the event loop
     and a newer keystroke cancels the request, so it can afford a longer budget than an editor."""
@@ -255,7 +322,7 @@ def _suggest_with(
             suffix=suffix,
             kind=kind,
             app=app,
-            doc=doc,  # type: ignore[arg-type]
+            doc=doc,
             max_suggestions=1,
             budget_ms=150,
         )

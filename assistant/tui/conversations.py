@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import sqlite3
 import threading
@@ -82,7 +83,7 @@ class ConversationStore:
             )
             self._db.execute("UPDATE conversations SET updated=? WHERE id=?", (now, conv_id))
 
-    def messages(self, conv_id: int) -> list[StoredMessage]:
+    def messages(self, conv_id: int) -> builtins.list[StoredMessage]:
         with self._mu:
             rows = self._db.execute(
                 "SELECT role, content, citations FROM messages WHERE conversation=? ORDER BY id", (conv_id,)

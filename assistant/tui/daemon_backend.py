@@ -7,22 +7,27 @@ device plan, and the microphone for captions and voice input.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Generator, Sequence
 
 from runtime.config import Config
 from assistant.services import Services
 from assistant.tui.backend import LocalBackend
 from runtime.engines.base import CancelToken, ChatMessage
 
+if TYPE_CHECKING:
+    from assistant.client import Client
+    from skills.autocomplete.types import Kind
 
-def running_daemon(config: Config) -> Any:
+
+def running_daemon(config: Config) -> Client | None:
     """Return a connected Client when the local daemon answers /health, else None."""
     from assistant.daemon.settings import DaemonConfig
 
     settings = DaemonConfig.from_config(config)
     # the client SDK (httpx, pydantic wire types) costs a few hundred ms to import: only pay that
     # when a daemon can be there at all, so a plain start stays fast
-    if not settings.socket_path.exists() or not settings.owner_token_path.exists():
+    sock = settings.socket_path
+    if sock is None or not sock.exists() or not settings.owner_token_path.exists():
         return None
     from assistant.client import Client, ClientOptions
 
@@ -41,7 +46,7 @@ def running_daemon(config: Config) -> Any:
 class DaemonBackend(LocalBackend):
     """Backend over a running daemon (chat, autocomplete), local for store, devices and audio."""
 
-    def __init__(self, services: Services, client: Any) -> None:
+    def __init__(self, services: Services, client: Client) -> None:
         super().__init__(services)
         self.client = client
 
@@ -54,7 +59,7 @@ class DaemonBackend(LocalBackend):
         self.client.chat([{"role": "user", "content": "hi"}], model=model, max_tokens=1)
         return str(model)
 
-    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
+    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Generator[str, None, list[str]]:
         stream = self.client.chat_stream(
             [{"role": m.role, "content": m.content} for m in messages],
             model=self.runtime.model_for("chat"),
@@ -73,7 +78,7 @@ class DaemonBackend(LocalBackend):
         return []
 
     def suggest(
-        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: Kind = "prose"
     ) -> tuple[str | None, bool]:
         r = self.client.call(
             "autocomplete",

@@ -3,49 +3,32 @@ It loads no model and touches no file; the real one is LocalBackend."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
 from runtime.config import Config
-from assistant.tui.backend import ModelRow, Progress
+from assistant.tui.backend import Backend, ModelRow, Progress
 from runtime.engines.base import CancelToken, ChatMessage
+from skills.autocomplete.types import Kind
+from skills.memory.model import Candidate, Entities, Event, SearchHit
+from skills.speech.stream import CaptionEvent
+from skills.translate.base import Hop, TranslationChunk, TranslationResult
 
 
-@dataclass(frozen=True)
-class _Event:
-    id: int
-    app: str
-    kind: str
-    title: str
-    body: str
-    uri: str
-    created: float
-    entities: Any = None
-
-
-@dataclass(frozen=True)
-class _Hit:
-    event: _Event
-    score: float
-
-
-@dataclass(frozen=True)
-class _Result:
-    engine: str = "bergamot"
-    seconds: float = 0.014
-    quality: str = "high"
-    detected: Any = None
+def _event(id: int, app: str, kind: str, title: str, body: str, uri: str, created: float) -> Event:
+    return Event(id, app, kind, title, body, uri, Entities(), "normal", created, created + 90 * 86400)
 
 
 @dataclass
-class FakeBackend:
-    """Backend protocol implementation with fixed answers."""
+class FakeBackend(Backend):
+    """Backend with fixed answers, in the skills' own result types."""
 
     config: Config
     reply: str = "Rome is the capital of Italy."
-    events: list[_Event] = field(
+    events: list[Event] = field(
         default_factory=lambda: [
-            _Event(
+            _event(
                 1,
                 "mail",
                 "message",
@@ -54,7 +37,7 @@ class FakeBackend:
                 "mail://inbox/42",
                 1_700_000_000.0,
             ),
-            _Event(
+            _event(
                 2,
                 "firefox",
                 "url",
@@ -72,7 +55,7 @@ class FakeBackend:
     def warm(self, role: str) -> str:
         return "demo-model"
 
-    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Iterator[str]:
+    def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Generator[str, None, list[str]]:
         for word in self.reply.split(" "):
             if cancel.cancelled:
                 return []
@@ -80,33 +63,45 @@ class FakeBackend:
         return []
 
     def suggest(
-        self, app: str, doc: str, prefix: str, suffix: str = "", kind: str = "prose"
+        self, app: str, doc: str, prefix: str, suffix: str = "", kind: Kind = "prose"
     ) -> tuple[str | None, bool]:
         return (" next Tuesday at 10am." if prefix.endswith("moved to") else None), False
 
     def accept(self, app: str, doc: str, prefix: str, text: str) -> None:
         pass
 
-    def translate(self, text: str, target: str, source: str = "auto") -> Iterator[Any]:
-        yield type("Chunk", (), {"text": "Bom dia."})()
-        return _Result()
+    def translate(
+        self, text: str, target: str, source: str = "auto"
+    ) -> Generator[TranslationChunk, None, TranslationResult]:
+        chunk = TranslationChunk(0, "Bom dia.", text, True)
+        yield chunk
+        hop = Hop("bergamot", f"en-{target}", "high")
+        return TranslationResult(chunk.text, "en", target, (hop,), "high", None, 1, 0, 0.014, (chunk,))
 
-    def captions(self, path: str | None, translate_to: str | None, stop: Any = None) -> Iterator[Any]:
+    def captions(
+        self, path: str | None, translate_to: str | None, stop: threading.Event | None = None
+    ) -> Iterator[CaptionEvent]:
         return iter(())
 
     def transcribe(self, path: str | None, seconds: float = 5.0) -> str:
         return "hello"
 
-    def memory_search(self, query: str, app: str | None = None) -> list[Any]:
-        return [_Hit(e, 1.0) for e in self.events]
+    def memory_search(self, query: str, app: str | None = None) -> list[SearchHit]:
+        return [SearchHit(e, 1.0, 1.0, 0.0, 0.0) for e in self.events]
 
-    def memory_resolve(self, text: str) -> list[Any]:
+    def memory_resolve(self, text: str) -> list[Candidate]:
         return []
 
-    def memory_browse(self, app: str | None = None) -> list[Any]:
+    def memory_browse(self, app: str | None = None) -> list[Event]:
         return list(self.events)
 
-    def memory_forget(self, **what: Any) -> int:
+    def memory_forget(
+        self,
+        ids: tuple[int, ...] = (),
+        app: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> int:
         return 0
 
     def memory_pause(self, paused: bool) -> None:
@@ -147,9 +142,6 @@ class FakeBackend:
 
     def loaded(self) -> list[tuple[str, str, int]]:
         return [("qwen2.5-coder-0.5b", "cpu", 540_000_000)]
-
-    def skill(self, name: str) -> Any:
-        raise LookupError(name)
 
     def close(self) -> None:
         pass

@@ -78,7 +78,7 @@ def vocabulary_words(engine: Any, kind: Kind) -> list[str]:
     ([] for engines without one). Word tokens are the ones that start with the BPE space mark."""
     llm = getattr(engine, "llm", None)
     model = getattr(llm, "_model", None)
-    if model is None or not hasattr(model, "token_get_text"):
+    if llm is None or model is None or not hasattr(model, "token_get_text"):
         return []
     pattern = _IDENT if kind == "code" else _PROSE_WORD
     out = []

@@ -29,6 +29,7 @@ from skills.autocomplete.session import Prediction, Session
 from skills.autocomplete.text import line_prefix, suffix_window, window_start
 from skills.autocomplete.types import (
     AutocompleteOptions,
+    Kind,
     CompleteRequest,
     CompleteResult,
     Feedback,
@@ -273,7 +274,7 @@ class Autocomplete:
                 if engine is None or p.stale:
                     p.finish(None)
                     return
-                kind = "code" if code else "prose"
+                kind: Kind = "code" if code else "prose"
                 if (model_id, kind) not in self._lexicons and self.options.word_completion:
                     self._lexicons[(model_id, kind)] = Lexicon(
                         vocabulary_words(engine, kind)
@@ -385,7 +386,7 @@ class Pending:
         s, req, p, typed, started = self.s, self.req, self.p, self.typed, self.started
         text, final = p.wait(typed, req, self.deadline)
         source = "model" if started else ("type_through" if typed else p.source)
-        ranked = self.ac._rank(req, text, source)  # type: ignore[arg-type]
+        ranked = self.ac._rank(req, text, source)
         st = p.stats if started and p.done else None
         return CompleteResult(
             tuple(ranked[: req.max_suggestions]),

@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Sequence
 
 from skills.host import SkillHost
 from skills.translate.base import (
     Detection,
     FakeTranslator,
     Hop,
+    Quality,
     TranslateError,
     TranslateOptions,
     TranslationChunk,
@@ -161,7 +162,9 @@ class TranslateSkill:
         return found.language, found
 
     # -- translation ---------------------------------------------------------------------------
-    def stream(self, text: str, options: TranslateOptions) -> Iterator[TranslationChunk]:
+    def stream(
+        self, text: str, options: TranslateOptions
+    ) -> Generator[TranslationChunk, None, TranslationResult]:
         """Yield pieces of the translation in order as each batch of sentences is done; returns
         the TranslationResult."""
         t0 = time.perf_counter()
@@ -190,7 +193,7 @@ class TranslateSkill:
             chunks.append(chunk)
             yield chunk
             emitted += 1
-        quality = "lower" if any(h.quality == "lower" for h in hops) else "high"
+        quality: Quality = "lower" if any(h.quality == "lower" for h in hops) else "high"
         return TranslationResult(
             text="".join(c.text for c in chunks),
             source=source,

@@ -76,7 +76,7 @@ class BergamotTranslator:
         engine = self._direction(direction)
         # the native engine releases the GIL but runs one sentence per call; joining sentences
         # into one call measured no faster, so batching here only amortises the Python overhead
-        return _on_native_thread(lambda: [str(engine.translate(t)).strip() for t in texts])  # type: ignore[no-any-return]
+        return _on_native_thread(lambda: [str(engine.translate(t)).strip() for t in texts])
 
     def close(self) -> None:
         with self._mu:

@@ -37,7 +37,7 @@ class LLMTranslator:
     """Asks the chat model for each sentence; marked quality="lower" so front ends can say so."""
 
     quality: Quality = "lower"
-    directions = ("*",)
+    directions: tuple[str, ...] = ("*",)
 
     def __init__(self, runtime: Any, model_id: str | None = None) -> None:
         self.runtime = runtime

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from assistant.cli import main
 from assistant.client import AsyncClient, Client, ClientOptions, DaemonError, DaemonUnavailable
-from tests.daemon.conftest import SMOL, Daemon
+from tests.daemon.helpers import SMOL, Daemon
 
 pytestmark = pytest.mark.real_model
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.daemon.conftest import SMOL, Daemon
+from tests.daemon.helpers import SMOL, Daemon
 
 SEED = 20240611
 CASES_PER_OPERATION = 120

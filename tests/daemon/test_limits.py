@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.daemon.conftest import SMOL, Daemon
+from tests.daemon.helpers import SMOL, Daemon
 
 CHAT = {"model": SMOL, "messages": [{"role": "user", "content": "hi"}]}
 

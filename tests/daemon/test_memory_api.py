@@ -12,7 +12,7 @@ from runtime.config import Config
 from assistant.services import Services
 from skills.memory import Caller, InvalidEvent, MemoryOptions, MemorySkill, StoreOptions
 from skills.memory.embed import FakeEmbedder
-from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
+from tests.daemon.helpers import Daemon, start_daemon, stop_daemon
 
 CONTRACT = {
     "kind": "message",

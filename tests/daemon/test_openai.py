@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from tests.daemon.conftest import SMOL, Daemon
+from tests.daemon.helpers import SMOL, Daemon
 
 pytestmark = pytest.mark.real_model
 
@@ -29,8 +29,8 @@ def oai(request: pytest.FixtureRequest, daemon: Daemon) -> openai.OpenAI:
     return _unix_client(daemon) if request.param == "unix" else _tcp_client(daemon)
 
 
-def test_models_lists_catalog_and_installed(oai: openai.OpenAI, smollm: object) -> None:
-    # smollm: installed and loaded whatever ran before, so the listing cannot depend on test order
+def test_models_lists_catalog_and_installed(oai: openai.OpenAI, smollm_id: str) -> None:
+    # smollm_id: installed and loaded whatever ran before, so the listing cannot depend on test order
     ids = {m.id: m for m in oai.models.list()}
     assert SMOL in ids and "qwen2.5-coder-0.5b" in ids
     assert ids[SMOL].model_extra and ids[SMOL].model_extra["installed"] is True

@@ -16,7 +16,7 @@ from assistant.daemon.apps import check_name
 from assistant.services import Services
 from runtime.config import Config
 from runtime.errors import InvalidName
-from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
+from tests.daemon.helpers import Daemon, start_daemon, stop_daemon
 
 
 @pytest.fixture(scope="module")

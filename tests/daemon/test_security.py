@@ -10,7 +10,7 @@ import pytest
 
 from runtime.config import Config
 
-from tests.daemon.conftest import SMOL, Daemon
+from tests.daemon.helpers import SMOL, Daemon
 
 CHAT = {"model": SMOL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
 
@@ -83,7 +83,7 @@ def test_browser_origin_refused_unless_allowed(daemon: Daemon) -> None:
 
 def test_allowed_origin_gets_cors(tmp_path, real_store) -> None:  # type: ignore[no-untyped-def]
     from assistant.services import Services
-    from tests.daemon.conftest import start_daemon, stop_daemon
+    from tests.daemon.helpers import start_daemon, stop_daemon
 
     services = Services(Config.from_env({"ASSISTANT_HOME": str(tmp_path)}))
     d = start_daemon(tmp_path, services, allowed_origins=("http://localhost:3000",))

@@ -24,8 +24,8 @@ from assistant.daemon.handlers.speech import stt_model
 from assistant.services import Services
 from skills.speech.metrics import wer
 from skills.translate import FakeTranslator, TranslateSkill
-from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
-from tests.skills.speech.conftest import ENGLISH, PORTUGUESE, speak
+from tests.daemon.helpers import Daemon, start_daemon, stop_daemon
+from tests.skills.speech.helpers import ENGLISH, PORTUGUESE, speak
 
 pytestmark = pytest.mark.real_model
 

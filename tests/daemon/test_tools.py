@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.daemon.conftest import Daemon
+from tests.daemon.helpers import Daemon
 
 pytestmark = pytest.mark.real_model
 QWEN = "qwen2.5-coder-0.5b"

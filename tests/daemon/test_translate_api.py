@@ -11,7 +11,7 @@ import pytest
 from assistant.client import Client, ClientOptions
 from runtime.config import Config
 from assistant.services import Services
-from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
+from tests.daemon.helpers import Daemon, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.real_model
 

@@ -22,7 +22,7 @@ def memory(tmp_path):  # type: ignore[no-untyped-def]
     m.close()
 
 
-def test_who_sent_me_the_contract_names_the_sender_and_cites_the_message(real_runtime, qwen, memory) -> None:  # type: ignore[no-untyped-def]
+def test_who_sent_me_the_contract_names_the_sender_and_cites_the_message(real_runtime, qwen_id, memory) -> None:  # type: ignore[no-untyped-def]
     from skills.memory.model import Caller
 
     mail = Caller("mail")
@@ -62,7 +62,7 @@ def test_grounding_respects_the_callers_visibility(real_runtime, memory) -> None
     assert chat.context_for(Caller("user", owner=True), "who sent me the contract")
 
 
-def test_chat_without_memory_is_plain_chat(real_runtime, smollm) -> None:  # type: ignore[no-untyped-def]
+def test_chat_without_memory_is_plain_chat(real_runtime, smollm_id) -> None:  # type: ignore[no-untyped-def]
     chat = ChatSkill(real_runtime, None)
     answer = chat.answer([ChatMessage("user", "Say hello.")], options=ChatOptions(model="smollm2-135m"))
     assert answer.text.strip() and answer.citations == ()

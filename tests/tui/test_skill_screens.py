@@ -8,7 +8,7 @@ import pytest
 
 from assistant.tui.app import make_app
 from assistant.tui.backend import LocalBackend
-from tests.skills.speech.conftest import speak
+from tests.skills.speech.helpers import speak
 
 pytestmark = pytest.mark.real_model
 

@@ -22,13 +22,18 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import anyio
 
-from assistant.daemon.generation import WorkerPool
+from assistant.daemon.generation import GenerationJob, WorkerPool
 from assistant.daemon.metrics import DaemonMetrics
 from assistant.daemon.settings import DaemonConfig
+
+if TYPE_CHECKING:
+    from assistant.services import Services
+
+T = TypeVar("T")
 
 HANDLER_MODULES: tuple[str, ...] = (
     "core",
@@ -50,18 +55,18 @@ WebSocketHandler = Callable[..., Awaitable[None]]
 class HandlerContext:
     """What handlers share: the Services (runtime + skills), daemon settings, metrics."""
 
-    services: Any
+    services: Services
     settings: DaemonConfig
     metrics: DaemonMetrics
     version: str
     started: float = field(default_factory=time.monotonic)
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(64))
-    jobs: set[Any] = field(default_factory=set)
+    jobs: set[GenerationJob] = field(default_factory=set)
     """Running GenerationJobs; drained before the runtime closes."""
     workers: WorkerPool = field(default_factory=lambda: WorkerPool(64))
     """Threads for GenerationJobs, started with the context: never on the event loop."""
 
-    async def to_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def to_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking fn(*args) in a worker thread and return its result."""
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 

@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import anyio
 from fastapi import Request
@@ -137,7 +137,9 @@ def has_speech(audio: Any) -> bool:
     return bool(get_speech_timestamps(audio, VadOptions()))
 
 
-def _recognise(ctx: HandlerContext, body: W.AudioRequest, task: str) -> tuple[Any, str, float]:
+def _recognise(
+    ctx: HandlerContext, body: W.AudioRequest, task: Literal["transcribe", "translate"]
+) -> tuple[Any, str, float]:
     from runtime.engines.whisper import SttOptions
 
     rt = ctx.services.runtime
@@ -148,11 +150,11 @@ def _recognise(ctx: HandlerContext, body: W.AudioRequest, task: str) -> tuple[An
     if not has_speech(audio):
         return None, model, duration
     speech = ctx.services.skill("speech")
-    opts = SttOptions(language=body.language, task=task, window="short")  # type: ignore[arg-type]
+    opts = SttOptions(language=body.language, task=task, window="short")
     return speech.transcribe(audio, model, opts), model, duration
 
 
-async def _audio(ctx: HandlerContext, body: W.AudioRequest, task: str) -> Any:
+async def _audio(ctx: HandlerContext, body: W.AudioRequest, task: Literal["transcribe", "translate"]) -> Any:
     result, model, duration = await ctx.to_thread(_recognise, ctx, body, task)
     text = result.text.strip() if result is not None else ""
     if body.response_format == "text":
@@ -162,7 +164,7 @@ async def _audio(ctx: HandlerContext, body: W.AudioRequest, task: str) -> Any:
     words = list(result.words) if result is not None else []
     verbose = W.TranscriptionVerbose(
         task=task,
-        language=(result.language if result is not None else body.language) or "en",  # type: ignore[arg-type]
+        language=(result.language if result is not None else body.language) or "en",
         duration=round(duration, 3),
         text=text,
         model=model,

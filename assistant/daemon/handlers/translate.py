@@ -14,6 +14,7 @@ from assistant.daemon.handlers import Handler, HandlerContext
 
 if TYPE_CHECKING:
     from skills.translate import TranslateSkill
+    from skills.translate.base import Quality
 
 # LibreTranslate answers with language names; py3langid knows only codes. Unlisted codes show as the code.
 NAMES = {
@@ -66,7 +67,7 @@ PIVOT = "en"
 
 
 def _skill(ctx: HandlerContext) -> TranslateSkill:
-    return ctx.services.skill("translate")  # type: ignore[no-any-return]
+    return ctx.services.skill("translate")
 
 
 def _targets(pairs: list[str]) -> dict[str, list[str]]:
@@ -109,10 +110,13 @@ def _lt_translate_sync(
                 )
             )
     single = isinstance(body.q, str)
+    # no engine here offers alternatives: an empty list per text, in LibreTranslate's shape
+    empty: list[list[str]] = [[] for _ in outs]
+    no_alternatives: list[str] | list[list[str]] = [] if single else empty
     resp = W.LibreTranslateResponse(
         translatedText=outs[0] if single else outs,
         detectedLanguage=(detected[0] if single else detected) if source == "auto" and detected else None,
-        alternatives=([] if single else [[] for _ in outs]) if body.alternatives else None,
+        alternatives=no_alternatives if body.alternatives else None,
     )
     return resp, results
 
@@ -131,7 +135,7 @@ async def lt_translate(
     resp, results = await ctx.to_thread(_lt_translate_sync, _skill(ctx), body)
     # said in the body and in headers, so a lower-quality chat-model translation is never passed off
     # as a dedicated model's
-    quality = "lower" if any(r.quality == "lower" for r in results) else "high"
+    quality: Quality = "lower" if any(r.quality == "lower" for r in results) else "high"
     engines = "+".join(sorted({r.engine for r in results})) or "none"
     resp.engine, resp.quality = engines, quality
     return JSONResponse(

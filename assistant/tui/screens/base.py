@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
+    from assistant.tui.backend import Backend
 
 
 class AppScreen(Screen[None]):
@@ -18,5 +19,5 @@ class AppScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     @property
-    def backend(self) -> Any:
+    def backend(self) -> Backend:
         return self.assistant_app.backend

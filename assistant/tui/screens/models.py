@@ -3,12 +3,14 @@ engine runs and why."""
 
 from __future__ import annotations
 
+from typing import Callable
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Static
 
+from assistant.tui.backend import ModelRow, Progress
 from assistant.tui.screens.base import AppScreen
 
 
@@ -59,7 +61,9 @@ class ModelsScreen(AppScreen):
         loaded = self.backend.loaded()
         self.app.call_from_thread(self._fill, rows, devices, loaded)
 
-    def _fill(self, rows, devices, loaded) -> None:  # type: ignore[no-untyped-def]
+    def _fill(
+        self, rows: list[ModelRow], devices: list[tuple[str, str, str]], loaded: list[tuple[str, str, int]]
+    ) -> None:
         t = self.query_one("#models-table", DataTable)
         t.clear()
         for r in rows:
@@ -101,7 +105,7 @@ class ModelsScreen(AppScreen):
             self.install(lambda progress: self.backend.add(path, progress))
 
     @work(thread=True, exclusive=True, group="install")
-    def install(self, job) -> None:  # type: ignore[no-untyped-def]
+    def install(self, job: Callable[[Progress], str]) -> None:
         bar = self.query_one("#progress", ProgressBar)
         status = self.query_one("#model-status", Static)
         self.app.call_from_thread(bar.remove_class, "hidden")

@@ -51,7 +51,7 @@ def make_fake(tmp_path: Path) -> Iterator[Callable[..., Autocomplete]]:
 
 
 @pytest.fixture
-def real_ac(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomplete]:
+def real_ac(real_runtime: Any, smollm_id: str, tmp_path: Path) -> Iterator[Autocomplete]:
     """The skill over the shared real runtime (models already loaded), generous budget so the
     assertions are about content, not this machine's load. Word completion is off so that every
     request exercises the model path (real_ac_words has it on)."""
@@ -65,7 +65,7 @@ def real_ac(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomp
 
 
 @pytest.fixture
-def real_ac_words(real_runtime: Any, smollm: Any, tmp_path: Path) -> Iterator[Autocomplete]:
+def real_ac_words(real_runtime: Any, smollm_id: str, tmp_path: Path) -> Iterator[Autocomplete]:
     """The skill over the real runtime with its default word completion."""
     ac = Autocomplete(
         RuntimeEngines(real_runtime),

@@ -39,7 +39,7 @@ def test_no_text_and_no_flag_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_model
-def test_complete_prints_a_real_suggestion(session_home: Path, smollm: object) -> None:
+def test_complete_prints_a_real_suggestion(session_home: Path, smollm_id: str) -> None:
     code, out = run(session_home, "The meeting was moved to next", "--json", "--budget", "120000")
     data = json.loads(out)
     assert code == 0 and data["model_called"] and data["text"].strip()

@@ -18,7 +18,7 @@ def test_endpoints_are_registered() -> None:
 
 
 def test_endpoint_completes_learns_and_checks_scope(tmp_path: Path, make_fake: Any) -> None:
-    from tests.daemon.conftest import start_daemon
+    from tests.daemon.helpers import start_daemon
 
     ac = make_fake(reply="world is round.")
     services = Services(Config.from_env({"ASSISTANT_HOME": str(tmp_path)}), overrides={"autocomplete": ac})

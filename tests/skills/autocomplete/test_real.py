@@ -11,6 +11,7 @@ import pytest
 from skills.autocomplete import Autocomplete, CompleteRequest
 
 pytestmark = pytest.mark.real_model
+SMOL = "smollm2-135m"
 
 LETTER = (
     "Hi Sam,\n\nThanks for the update on the budget. The meeting has been moved to next Tuesday "
@@ -31,8 +32,18 @@ def test_prose_suggestion_from_smollm(real_ac: Autocomplete) -> None:
     }
 
 
-def test_cache_reuse_evaluates_fewer_tokens_than_cold(real_ac: Autocomplete, smollm: Any) -> None:
-    smollm.llm.reset()  # a cold cache, whatever ran before
+def kv_and_tokens(runtime: Any, text: str) -> tuple[list[int], list[int]]:
+    """SmolLM2's live KV tokens and text's tokens, read under a lease of its own (the skill takes
+    the next one)."""
+    from skills.autocomplete.kvstate import LlamaKV
+
+    with runtime.scheduler.use(SMOL) as smollm:
+        return list(LlamaKV().live_tokens(smollm)), smollm.tokenize(text, special=True)
+
+
+def test_cache_reuse_evaluates_fewer_tokens_than_cold(real_ac: Autocomplete, real_runtime: Any) -> None:
+    with real_runtime.scheduler.use(SMOL) as smollm:
+        smollm.llm.reset()  # a cold cache, whatever ran before
     cold = real_ac.complete(CompleteRequest(LETTER + "I", doc="reuse"))
     warm = real_ac.complete(CompleteRequest(LETTER + "I xq", doc="reuse"))  # "xq" diverges from any guess
     assert warm.model_called and cold.evaluated_prompt_tokens == cold.prompt_tokens > 30
@@ -40,9 +51,9 @@ def test_cache_reuse_evaluates_fewer_tokens_than_cold(real_ac: Autocomplete, smo
 
 
 def test_backspace_and_mid_text_edit_reuse_only_what_still_matches(
-    real_ac: Autocomplete, smollm: Any
+    real_ac: Autocomplete, real_runtime: Any
 ) -> None:
-    from skills.autocomplete.kvstate import LlamaKV, common_prefix
+    from skills.autocomplete.kvstate import common_prefix
 
     old = LETTER + "Please reply by Fri"
     real_ac.complete(CompleteRequest(old, doc="edit"))
@@ -50,16 +61,14 @@ def test_backspace_and_mid_text_edit_reuse_only_what_still_matches(
     back = real_ac.complete(CompleteRequest(LETTER + "Please reply by Fr", doc="edit"))
     assert back.model_called and back.suggestions[0].source == "model"  # never the stale suggestion
     assert shown is not None and shown.stale
-    live = list(LlamaKV().live_tokens(smollm))
-    new_tokens = smollm.tokenize(LETTER + "Please reply by Fr", special=True)
+    live, new_tokens = kv_and_tokens(real_runtime, LETTER + "Please reply by Fr")
     assert live[: len(new_tokens)] == new_tokens  # the cache now holds exactly the edited text
     edited = LETTER.replace("budget", "garden") + "Please reply by Fr"
-    before = list(LlamaKV().live_tokens(smollm))
+    before, edited_tokens = kv_and_tokens(real_runtime, edited)
     mid = real_ac.complete(CompleteRequest(edited, doc="edit"))
-    edited_tokens = smollm.tokenize(edited, special=True)
     assert mid.cached_tokens == common_prefix(before, edited_tokens) < back.cached_tokens
     assert mid.evaluated_prompt_tokens == len(edited_tokens) - mid.cached_tokens > 20
-    live = list(LlamaKV().live_tokens(smollm))
+    live, _ = kv_and_tokens(real_runtime, edited)
     assert live[: len(edited_tokens)] == edited_tokens
 
 
@@ -85,7 +94,7 @@ def test_real_generation_is_cancelled_by_a_newer_keystroke(real_ac: Autocomplete
     assert stale is not None and stale.done
 
 
-def test_code_fim_from_qwen(real_ac: Autocomplete, qwen: Any) -> None:
+def test_code_fim_from_qwen(real_ac: Autocomplete, qwen_id: str) -> None:
     prefix = "def area_of_circle(radius):\n    return "
     suffix = "\n\n\nprint(area_of_circle(2.0))\n"
     r = real_ac.complete(CompleteRequest(prefix, suffix=suffix, kind="code", doc="code.py"))

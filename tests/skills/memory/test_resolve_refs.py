@@ -186,7 +186,7 @@ def test_context_through_the_daemon(tmp_path: Path) -> None:
     from assistant.services import Services
     from runtime.config import Config
     from skills.memory import MemoryOptions, MemorySkill, StoreOptions
-    from tests.daemon.conftest import start_daemon, stop_daemon
+    from tests.daemon.helpers import start_daemon, stop_daemon
 
     mem = MemorySkill(MemoryOptions(StoreOptions(tmp_path / "m.db", key_source="file"), background=False))
     _seed(mem, time.time())

@@ -20,7 +20,7 @@ from skills.memory import (
     SearchOptions,
 )
 from skills.memory.store import MIGRATIONS
-from tests.skills.memory.conftest import DAY, seed_day
+from tests.skills.memory.helpers import DAY, seed_day
 
 
 def in_every_index(mem: Any, eid: int) -> dict[str, bool]:

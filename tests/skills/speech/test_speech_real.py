@@ -14,7 +14,7 @@ from runtime.engines.whisper import SttOptions
 from skills.speech import StreamOptions
 from skills.speech.metrics import wer
 
-from .conftest import ENGLISH, PORTUGUESE
+from tests.skills.speech.helpers import ENGLISH, PORTUGUESE
 
 
 def captions(skill, audio: np.ndarray, **opts: object) -> list:  # type: ignore[no-untyped-def,type-arg]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
@@ -32,10 +32,3 @@ def ctx_for(home: Path, tmp_path: Path) -> Callable[..., ConnectorContext]:
         )
 
     return make
-
-
-def events_of(mem: Any, app: str | None = None) -> list[Any]:
-    from skills.memory import BrowseOptions, Caller, Filters
-
-    f = Filters(apps=(app,)) if app else Filters()
-    return mem.browse(Caller.user(), BrowseOptions(filters=f, limit=1000))

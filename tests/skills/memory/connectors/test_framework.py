@@ -17,7 +17,7 @@ from skills.memory.connectors.privacy import check_listed, excluded
 from skills.memory.connectors.runner import load_status, run_once
 from skills.memory.connectors.base import ConnectorError
 
-from .conftest import events_of
+from tests.skills.memory.connectors.helpers import events_of
 
 NOTES = [
     {"kind": "note", "title": "Plan the offsite", "body": "book rooms", "idempotency_key": "n1"},

@@ -19,9 +19,9 @@ from skills.memory import MemoryOptions, MemorySkill, StoreOptions
 from skills.memory.connectors.config import ConnectorConfig
 from skills.memory.connectors.shell import secret_reason
 from skills.memory.embed import FakeEmbedder
-from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
+from tests.daemon.helpers import Daemon, start_daemon, stop_daemon
 
-from .conftest import events_of
+from tests.skills.memory.connectors.helpers import events_of
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from skills.memory.connectors.pim import Calendar, Contacts
 from skills.memory.connectors.recent import RecentFiles
 from skills.memory.connectors.runner import load_status, run_once
 
-from .conftest import events_of
+from tests.skills.memory.connectors.helpers import events_of
 from .test_framework import XBEL, _iso
 
 HOLDER = """
