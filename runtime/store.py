@@ -215,6 +215,12 @@ class ModelStore:
             last = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
             dest = self.root / ".downloads" / model_id / (re.sub(r"[^A-Za-z0-9._-]", "_", last) or "download")
             download(url, dest, None, None, progress, self.download_timeout)
+            if dest.suffix == ".onnx" and "?" not in url:
+                # a Piper voice's config sits beside it as <voice>.onnx.json; other ONNX models have none
+                try:
+                    download(url + ".json", Path(f"{dest}.json"), None, None, None, self.download_timeout)
+                except InstallError:
+                    pass
             try:
                 rec = self._install_local(dest, model_id, format, None, f"url:{url}", progress, sha256)
             except IntegrityError:

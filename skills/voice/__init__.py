@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 import numpy as np
@@ -105,6 +105,10 @@ class VoiceSkill:
         """Yield a VoiceLoop on the memory-grounded chat skill, holding the voice meanwhile."""
         chat = self.services.skill("chat")
         memory = getattr(chat, "memory", None)
+        if options.chat.model is None:  # the model the role planner picks for spoken turns
+            options = replace(
+                options, chat=replace(options.chat, model=self.services.runtime.model_for("voice"))
+            )
         with self.voice(voice_id) as engine:
             context = ConversationContext(memory=memory, caller=caller)
             yield VoiceLoop(self.transcriber(stt), chat, engine, options, context, caller)
