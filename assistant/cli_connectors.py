@@ -195,6 +195,25 @@ def run(cfg: Config, name: str, as_json: bool) -> None:
         sys.exit(1)
 
 
+@connectors.command("forget")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+@friendly
+def forget_cmd(cfg: Config, name: str, yes: bool) -> None:
+    """Forget everything a connector stored, and turn it off."""
+    from skills.memory import Caller
+    from skills.memory.connectors.runner import forget
+
+    conn = _get(name)
+    if not yes:
+        click.confirm(f"Forget everything the {name} connector stored?", abort=True)
+    _config(cfg).update(name, enabled=False)
+    with _memory_skill(cfg) as skill:
+        n = forget(skill, conn, Caller.user())
+    console.print(f"forgot {n} events from {name}; it is off")
+
+
 # -- shell hook ---------------------------------------------------------------------------------
 
 

@@ -137,6 +137,7 @@ def run_once(skill: Any, connector: Connector, ctx: ConnectorContext) -> RunRepo
                         else:
                             stored += 1
             skill.store.set_meta(cursor_key(name), json.dumps(dict(reading.cursor)))
+            prev = {**prev, "apps": sorted(set(prev.get("apps", ())) | set(by_app))}
             report = RunReport(
                 name,
                 len(reading.items),
@@ -163,8 +164,22 @@ def _save_status(skill: Any, name: str, report: RunReport, prev: dict[str, Any],
         # what it read last stays visible after runs that found nothing new
         "last": report.last or prev.get("last", ""),
         "last_found": now if report.stored else prev.get("last_found"),
+        "apps": list(prev.get("apps", ())),  # every app its events were stored under, for forget
     }
     skill.store.set_meta(status_key(name), json.dumps(rec))
+
+
+def forget(skill: Any, connector: Connector, caller: Any) -> int:
+    """Forget every event the connector stored (under its own app and the programs' it recorded),
+    and reset its cursor, so it starts over only if enabled again; return how many were forgotten."""
+    from skills.memory.skill import ForgetOptions
+
+    name = connector.name
+    apps = {connector.app, *load_status(skill, name).get("apps", ())}
+    n = sum(skill.forget(caller, ForgetOptions(app=a)) for a in sorted(apps))
+    skill.store.set_meta(cursor_key(name), "")
+    skill.store.set_meta(status_key(name), "")
+    return n
 
 
 def make_context(config: Any, settings: ConnectorSettings, home: Path | None = None) -> ConnectorContext:
@@ -175,4 +190,4 @@ def make_context(config: Any, settings: ConnectorSettings, home: Path | None = N
     return ConnectorContext(home=home or Path.home(), settings=settings, own_dirs=own, now=time.time())
 
 
-__all__ = ["RunReport", "load_cursor", "load_status", "make_context", "run_once"]
+__all__ = ["RunReport", "forget", "load_cursor", "load_status", "make_context", "run_once"]

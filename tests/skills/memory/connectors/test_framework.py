@@ -202,3 +202,20 @@ def test_the_daemon_scheduler_runs_enabled_connectors_and_stops_disabled_ones(
     assert asyncio.run(scenario()) >= 1
     evs = events_of(mem)
     assert [(e.app, e.title) for e in evs] == [("gedit", "report.txt")]
+
+
+def test_forget_a_connector_covers_every_app_it_stored_under(
+    make_memory: Any, ctx_for: Callable[..., Any], home: Path
+) -> None:
+    from skills.memory.connectors.recent import RecentFiles
+    from skills.memory.connectors.runner import forget
+
+    xbel = home / "recently-used.xbel"
+    xbel.write_text(XBEL.format(path=home / "a.txt", t=_iso(time.time() - 60)))
+    mem = make_memory()
+    mem.push(Caller("mail"), {"kind": "message", "title": "keep me"})
+    assert run_once(mem, RecentFiles(), ctx_for(xbel)).stored == 1
+    assert load_status(mem, "recent-files")["apps"] == ["gedit"]
+    assert forget(mem, RecentFiles(), Caller.user()) == 1
+    assert [e.title for e in events_of(mem)] == ["keep me"]
+    assert load_status(mem, "recent-files") == {}
