@@ -167,9 +167,9 @@ class ModelStore:
             raise IntegrityError(f"model {model_id} is missing its file {main}", fix)
         sha, size = hash_file(main)
         check_model(model_id, rec.format, rec.path, size, sha, rec.size, rec.sha256, fix)
-        return rec
         if rec.manifest is not None:
             _check_extras(rec.manifest, main.parent, fix)
+        return rec
 
     # -- installs --------------------------------------------------------------------------------
 
@@ -305,8 +305,8 @@ class ModelStore:
                 copy_hashed([src], tmp / dest, None, "copy", 0)
             where = tmp if m.format == "ctranslate2" else tmp / m.file
             check_model(m.id, m.format, where, size, sha, m.size, m.sha256, fix)
-        except BaseException:
             _check_extras(m, tmp, fix)
+        except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         rel = "." if m.format == "ctranslate2" else m.file
@@ -378,8 +378,6 @@ class ModelStore:
                 rel = f"model.{fmt}"
                 sha, size = copy_hashed([src], tmp / rel, progress, "copy", src.stat().st_size)
                 default_roles = ("chat", "autocomplete") if fmt == "gguf" else ("embed",)
-            else:
-                raise InstallError(f"cannot add a {fmt!r} model", "add gguf, onnx or ctranslate2 models")
                 # a Piper voice is an .onnx with its config beside it as <name>.onnx.json
                 voice_config = src.with_name(src.name + ".json")
                 if fmt == "onnx" and voice_config.is_file():
@@ -390,6 +388,8 @@ class ModelStore:
                         f"the voice {src.name} has no config beside it ({voice_config.name})",
                         "put the voice's .onnx.json next to the .onnx file and add it again",
                     )
+            else:
+                raise InstallError(f"cannot add a {fmt!r} model", "add gguf, onnx or ctranslate2 models")
             check_model(model_id, fmt, tmp / rel, size, sha, want_size, want_sha, fix)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -516,8 +516,6 @@ def _check_tree(model_id: str, sha: str, want: str | None, folder: Path, fix: st
         )
 
 
-def _record(m: Manifest, path: str, size: int, sha: str | None, source: str) -> dict[str, Any]:
-    return {
 def _check_extras(m: Manifest, folder: Path, fix: str) -> None:
     """Raise IntegrityError if a companion file the manifest pins is missing or changed."""
     for name, want in m.extra_sha256:
@@ -531,6 +529,8 @@ def _check_extras(m: Manifest, folder: Path, fix: str) -> None:
             )
 
 
+def _record(m: Manifest, path: str, size: int, sha: str | None, source: str) -> dict[str, Any]:
+    return {
         "id": m.id,
         "format": m.format,
         "roles": list(m.roles),
