@@ -104,3 +104,21 @@ def test_pull_a_voice_by_url_fetches_its_config_too(tmp_path: Path, served: str)
     assert rec.roles == ("tts",) and (rec.path.parent / "model.onnx.json").is_file()
     with pytest.raises(IntegrityError, match="corrupted"):
         store.pull_url(f"{served}/en_US-joe-medium.onnx", "joe-bad", sha256="1" * 64)
+
+
+def test_the_voice_is_held_in_the_memory_budget_and_released_after_use(
+    real_runtime: Any, config: Any
+) -> None:
+    from assistant.services import Services
+
+    voice = Services(config, runtime=real_runtime).skill("voice")
+    sched = real_runtime.scheduler
+    with voice.voice(DEFAULT_VOICE) as engine:
+        loaded = {m.model_id: m for m in sched.loaded()}
+        assert loaded[DEFAULT_VOICE].memory_bytes == 63201294 and loaded[DEFAULT_VOICE].in_use
+        assert loaded[DEFAULT_VOICE].report.reasons  # the ONNX plan's reasons travel with it
+        assert sched.holders(DEFAULT_VOICE) == 1 and not sched.unload(DEFAULT_VOICE)
+        assert sum(c.duration for c in engine.synthesize("Hello.")) > 0.2
+    assert sched.holders(DEFAULT_VOICE) == 0
+    assert sched.unload(DEFAULT_VOICE)  # idle now: keep-alive (or memory pressure) can drop it
+    assert DEFAULT_VOICE not in {m.model_id for m in sched.loaded()}
