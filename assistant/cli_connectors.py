@@ -47,7 +47,7 @@ def list_cmd(cfg: Config, as_json: bool) -> None:
     from skills.memory import connectors as reg
 
     settings = _config(cfg).load()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in reg.names():
         conn = reg.get(name)
         s = settings.get(name)

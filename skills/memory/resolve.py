@@ -17,9 +17,11 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 from skills.memory.model import DAY, Candidate, Event, Filters, SearchOptions
+from skills.memory.names import ORG_WORDS, gender
 from skills.memory.reftime import WORDS as TIME_WORDS
 from skills.memory.reftime import TimeCue, parse_time
 from skills.memory.search import Searcher, where_clause
@@ -193,31 +195,15 @@ GRAMMAR = {
     "you",
     "our",
 }
-# First names by usual gender, for "her" and "him"; names not listed count as either.
-_FEMALE = set(
-    "ana anna maria mary sofia sophie emma olivia ava mia isabella amelia charlotte emily grace chloe lucy laura "
-    "sarah sara julia carla clara elena helena ines joana beatriz marta rita paula teresa rosa lucia camila "
-    "valentina fernanda gabriela mariana leticia priya ananya aisha fatima yuki mei li hana jessica jennifer "
-    "linda susan karen nancy lisa betty helen sandra donna carol ruth sharon michelle kim amy anne alice eva "
-    "nina lena hannah leah rachel rebecca natalie zoe ella lily diana dana fiona claire kate katie megan "
-    "nora olga irene ingrid freya astrid greta elsa heidi marie louise chiara giulia francesca ada "
-    "leila layla yasmin noor zainab amara chioma ngozi aiko sakura jia xin ying".split()
+CONTACT_COMPOUNDS = (
+    "email address",
+    "mail address",
+    "phone number",
+    "home address",
+    "mobile number",
+    "cell number",
 )
-_MALE = set(
-    "bruno joao john james robert michael william david richard joseph thomas charles daniel matthew anthony "
-    "mark paul steven andrew kenneth joshua kevin brian george edward ronald timothy jason jeffrey ryan jacob "
-    "gary nicholas eric jonathan stephen larry justin scott brandon frank benjamin gregory samuel raymond "
-    "patrick alexander jack dennis jerry tyler aaron jose adam henry nathan douglas peter zachary kyle noah "
-    "ethan liam lucas mateus pedro tiago rui miguel diogo carlos luis jorge manuel antonio francisco rafael "
-    "hugo andre ricardo marco luca giovanni hans lars sven erik olaf raj arjun rahul omar ali ahmed hiro kenji "
-    "wei chen tom ben sam max leo oscar felix victor ivan igor dmitri tomas martin simon oliver harry farid karim "
-    "yusuf mohammed muhammad hassan hussein khalid tariq amir reza kofi kwame chidi emeka tunde sipho".split()
-)
-# Senders that are organisations or robots, never "her" or "him".
-_ORG_WORDS = frozenset(
-    "team desk news newsletter newsletters support noreply reply info notifications notification service bot "
-    "admin billing sales digest alerts alert mailer updates inc ltd llc gmbh bank store shop".split()
-)
+CUE_WINDOW = 3000  # newest events each cue query reads (about 2 ms of rows)
 _QUOTE = re.compile(r"[\"“”'‘’]([^\"“”'‘’]{2,80})[\"“”'‘’]")
 
 
@@ -242,6 +228,7 @@ class Reference:
     phrases: tuple[str, ...] = field(default=())  # quoted text, matched whole
 
 
+@lru_cache(maxsize=65536)
 def _stem(t: str) -> str:
     if len(t) > 4 and t.endswith("ies"):
         return t[:-3] + "y"
@@ -255,7 +242,13 @@ def parse_reference(text: str, now: float) -> Reference:
     toks = tokens(text)
     tset = set(toks)
     kinds: dict[str, str] = {}
+    joined = " ".join(toks)
+    compound = next((c for c in CONTACT_COMPOUNDS if c in joined), None)
+    if compound:  # "email address", "phone number": a contact's details, not a mail or a call
+        kinds["contact"] = compound
     for t in toks:
+        if compound and t in compound.split():
+            continue
         for k in WORD_KINDS.get(t, ()):
             kinds.setdefault(k, t)
     exts: list[str] = []
@@ -293,15 +286,15 @@ def parse_reference(text: str, now: float) -> Reference:
         if t in PRONOUNS or t in DEICTIC or (t in {"ago", "last", "yesterday", "today", "earlier"}):
             continue
         if t in ASK_VERBS and asks:
-            w = 0.15
+            wt = 0.15
         elif (
             t in WORD_KINDS or t in TYPE_EXTS or t in EXTENSIONS or any(t in f for f in APP_FAMILIES.values())
         ):
-            w = 0.3  # also a cue; still a word a title may carry ("draft", "report", "notes")
+            wt = 0.3  # also a cue; still a word a title may carry ("draft", "report", "notes")
         else:
-            w = 1.0
+            wt = 1.0
         terms.append(t)
-        weights.append(w)
+        weights.append(wt)
     deictic = bool(tset & DEICTIC) or person in ("she", "he", "they")
     return Reference(
         kinds=tuple(kinds),
@@ -332,27 +325,6 @@ def _app_matches(e: Event, words: tuple[str, ...]) -> str | None:
             if n in name or (len(n) > 3 and f"in {n}" in body):
                 return f"in {e.app}" + (f", a {family}" if family and family not in name else "")
     return None
-
-
-def _gender(person: str) -> tuple[str, float]:
-    """Return the usual gender of a person's first name ("f", "m" or "") and how sure that is:
-    1 for listed names, 0.5 for a guess from the ending (-a, -ah, -ie, -ine, -elle: mostly female;
-    other consonant endings: mostly male), 0 when unknown."""
-    first = tokens(person)[:1]
-    if not first:
-        return "", 0.0
-    name = first[0]
-    if name in _FEMALE:
-        return "f", 1.0
-    if name in _MALE:
-        return "m", 1.0
-    if len(name) < 3 or not name.isalpha():
-        return "", 0.0
-    if name.endswith(("a", "ah", "ie", "ine", "elle", "ette", "een")):
-        return "f", 0.5
-    if name[-1] in "bcdfgkmnprstvz":
-        return "m", 0.5
-    return "", 0.0
 
 
 @dataclass
@@ -431,20 +403,24 @@ class Resolver:
             cues.append(f"e.kind IN ({','.join('?' * len(kinds))})")
             cue_params += sorted(kinds)
         pool: dict[int, Event] = {}
-        base = f"SELECT {EVENT_COLS} FROM events e WHERE {where}"
+        # Each cue query reads a bounded slice of the newest events (by when they happened: connectors
+        # import history out of order), so a rare kind costs the same at 100k events as at 1k; older
+        # matches still come in through the keyword search for the phrase's words.
+        newest = f"SELECT * FROM events ORDER BY created DESC LIMIT {CUE_WINDOW}"
         if cues or not (ref.terms or ref.time):
-            sql = base + (f" AND ({' OR '.join(cues)})" if cues else "")
-            # newest by when it happened, not by id: connectors import history out of order
-            for r in self.store.query(sql + " ORDER BY e.created DESC LIMIT 200", [*params, *cue_params]):
+            sql = f"SELECT {EVENT_COLS} FROM ({newest}) e WHERE {where}"
+            sql += f" AND ({' OR '.join(cues)})" if cues else ""
+            for r in self.store.query(sql + " LIMIT 150", [*params, *cue_params]):
                 pool[r[0]] = to_event(r)
         if ref.time is not None:
             lo, hi = ref.time.since - ref.time.slack, ref.time.until + ref.time.slack
-            sql = base + " AND e.created >= ? AND e.created < ?"
-            tp: list[object] = [lo, hi]
+            span = f"SELECT * FROM events WHERE created >= ? AND created < ? ORDER BY created DESC LIMIT {CUE_WINDOW}"
+            sql = f"SELECT {EVENT_COLS} FROM ({span}) e WHERE {where}"
+            tp: list[object] = []
             if kinds:
                 sql += f" AND e.kind IN ({','.join('?' * len(kinds))})"
                 tp += sorted(kinds)
-            for r in self.store.query(sql + " ORDER BY e.created DESC LIMIT 400", [*params, *tp]):
+            for r in self.store.query(sql + " LIMIT 300", [lo, hi, *params, *tp]):
                 pool[r[0]] = to_event(r)
         bm: dict[int, float] = {}
         searches = []
@@ -492,16 +468,22 @@ class Resolver:
     ) -> _Scored | None:
         score, why = 0.0, []
         head = " ".join((e.title, e.uri, " ".join(e.entities.files))).lower()
-        head_toks = {_stem(t) for t in tokens(head)}
-        body_toks = {
-            _stem(t) for t in tokens(e.body[:3000] + " " + " ".join(e.entities.people + e.entities.places))
-        }
+        if ref.terms or ctx_terms:  # tokenising is most of the cost: only when words are compared
+            head_toks = set(map(_stem, tokens(head)))
+            body_toks = set(
+                map(_stem, tokens(e.body[:3000] + " " + " ".join((*e.entities.people, *e.entities.places))))
+            )
+        else:
+            head_toks = body_toks = set()
         # content: every distinguishing word counts, weighted by rarity; title and file names count most
         if ref.terms:
             total = got = 0.0
             hits = []
+            top_idf = max((idf.get(t, 1.0) for t in ref.terms), default=1.0) or 1.0
             for t, w in zip(ref.terms, ref.weights):
-                wt = w * idf.get(t, 1.0)
+                # rarer words weigh more, but a common word the phrase names still tells versions
+                # apart ("draft" among thousands of drafts): at least 0.6 of the rarest word's weight
+                wt = w * top_idf * max(0.6, idf.get(t, 1.0) / top_idf)
                 total += wt
                 st = _stem(t)
                 if st in head_toks:
@@ -511,7 +493,7 @@ class Resolver:
                     got += 0.75 * wt
                     hits.append(t)
             cover = got / total if total else 0.0
-            score += 4.0 * cover + 0.25 * bm
+            score += 5.0 * cover + 0.25 * bm
             if hits:
                 why.append("mentions " + ", ".join(f"'{t}'" for t in hits))
         for p in ref.phrases:
@@ -570,13 +552,13 @@ class Resolver:
             score += 1.5 + (1.0 if ref.asks and e.kind == "message" and not ref.kinds else 0.0)
             why.insert(0, f"a person: {entity} ({e.kind} from {e.app})")
         elif ref.person:
-            people = [p for p in people if not _ORG_WORDS.intersection(tokens(p))]
+            people = [p for p in people if not ORG_WORDS.intersection(tokens(p))]
             if not people:
                 return None
             want = "f" if ref.person == "she" else "m" if ref.person == "he" else ""
-            ranked = sorted(people[:5], key=lambda p: (want != "" and _gender(p)[0] not in (want, "")))
+            ranked = sorted(people[:5], key=lambda p: (want != "" and gender(p)[0] not in (want, "")))
             entity = entity or ranked[0]
-            g, sure = _gender(entity)
+            g, sure = gender(entity)
             score += 1.0
             if want and g and g != want:
                 score -= 1.5 * sure  # a name usually of the other gender; unknown names count as either

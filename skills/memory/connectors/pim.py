@@ -170,7 +170,7 @@ class Calendar(_FolderConnector):
                     if who and who not in people:
                         people.append(who)
             summary = unescape(first.get("SUMMARY", ({}, ""))[1]).strip() or "(untitled meeting)"
-            start = ics_time(*reversed(first["DTSTART"])) if "DTSTART" in first else None
+            start = ics_time(first["DTSTART"][1], first["DTSTART"][0]) if "DTSTART" in first else None
             loc = unescape(first.get("LOCATION", ({}, ""))[1]).strip()
             desc = unescape(first.get("DESCRIPTION", ({}, ""))[1]).strip()
             when = datetime.fromtimestamp(start).strftime("%a %Y-%m-%d %H:%M") if start else "unknown time"

@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skills.memory.connectors.base import (
     Connector,
@@ -23,6 +23,9 @@ from skills.memory.connectors.base import (
 )
 from skills.memory.connectors.privacy import excluded
 from skills.memory.model import Caller, CapturePaused
+
+if TYPE_CHECKING:
+    from skills.memory.skill import MemorySkill
 
 WRITE = frozenset({"memory:write"})
 BATCH = 500
@@ -66,12 +69,12 @@ def status_key(name: str) -> str:
     return f"connector.{name}.status"
 
 
-def load_cursor(skill: Any, name: str) -> dict[str, Any]:
+def load_cursor(skill: "MemorySkill", name: str) -> dict[str, Any]:
     raw = skill.store.meta(cursor_key(name), "")
     return dict(json.loads(raw)) if raw else {}
 
 
-def load_status(skill: Any, name: str) -> dict[str, Any]:
+def load_status(skill: "MemorySkill", name: str) -> dict[str, Any]:
     """Return the last run's status record ({} if it never ran)."""
     raw = skill.store.meta(status_key(name), "")
     return dict(json.loads(raw)) if raw else {}
@@ -95,7 +98,7 @@ def _allowed(item: Item, ctx: ConnectorContext) -> bool:
     return True
 
 
-def run_once(skill: Any, connector: Connector, ctx: ConnectorContext) -> RunReport:
+def run_once(skill: "MemorySkill", connector: Connector, ctx: ConnectorContext) -> RunReport:
     """Run connector once against skill (a MemorySkill); return what it did. Never raises for a
     connector failure: the error is in the report and the stored status."""
     t0 = time.perf_counter()
@@ -155,7 +158,9 @@ def run_once(skill: Any, connector: Connector, ctx: ConnectorContext) -> RunRepo
     return report
 
 
-def _save_status(skill: Any, name: str, report: RunReport, prev: dict[str, Any], now: float) -> None:
+def _save_status(
+    skill: "MemorySkill", name: str, report: RunReport, prev: dict[str, Any], now: float
+) -> None:
     rec = {
         **report.to_dict(),
         "last_run": now,
@@ -169,7 +174,7 @@ def _save_status(skill: Any, name: str, report: RunReport, prev: dict[str, Any],
     skill.store.set_meta(status_key(name), json.dumps(rec))
 
 
-def forget(skill: Any, connector: Connector, caller: Any) -> int:
+def forget(skill: "MemorySkill", connector: Connector, caller: Caller) -> int:
     """Forget every event the connector stored (under its own app and the programs' it recorded),
     and reset its cursor, so it starts over only if enabled again; return how many were forgotten."""
     from skills.memory.skill import ForgetOptions
