@@ -49,6 +49,8 @@ class Endpoint:
     summary: str = ""
     open_on_unix: bool = False
     from_text: Optional[Callable[[str], dict[str, Any]]] = None
+    stream_media_type: str = "text/event-stream"
+    """How `stream` answers travel: SSE events, or "application/x-ndjson" lines (Ollama's API)."""
     request_media_type: str = "application/json"
     """How the body is published in the OpenAPI document ("multipart/form-data" for audio uploads)."""
     media_types: tuple[str, ...] = ()
@@ -129,8 +131,10 @@ def openapi_responses(ep: "Endpoint", websocket: bool = False) -> dict[int | str
         status: {"model": ErrorBody, "description": text} for status, text in REFUSALS.items()
     }
     content: dict[str, Any] = {}
-    if ep.stream is not None:
+    if ep.stream is not None and ep.stream_media_type == "text/event-stream":
         content["text/event-stream"] = {"itemSchema": SSE_EVENT}
+    elif ep.stream is not None:  # one JSON object a line, each a `stream` model
+        content[ep.stream_media_type] = {"schema": {"type": "string"}}
     for media_type in ep.media_types:
         binary = not media_type.startswith("text/")
         content[media_type] = {"schema": {"type": "string", **({"format": "binary"} if binary else {})}}

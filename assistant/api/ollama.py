@@ -8,12 +8,24 @@ a trailing ":latest" is accepted. Refusals keep the daemon's error body ({"error
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.api.base import ANY_APP, Endpoint, Wire
+from assistant.api.openai import EMBED_MODEL, MAX_EMBED_INPUTS
 from assistant.api.openai_tools import ToolDef
+
+# What the handlers accept, published so the OpenAPI document tells the truth (issue 17): a catalog
+# id with an optional ":latest", keep_alive as seconds or a duration, and no images, thinking or
+# dimensions (refused, naming the field, until a model can honour them).
+MODEL_NAME = {"pattern": "^[a-z0-9][a-z0-9._-]{0,63}(:latest)?$", "examples": ["smollm2-135m"]}
+MAYBE_MODEL = {"pattern": "^([a-z0-9][a-z0-9._-]{0,63}(:latest)?)?$", "examples": ["smollm2-135m"]}
+EMBED_NAME = {"enum": [EMBED_MODEL, f"{EMBED_MODEL}:latest"]}  # the daemon's one embedder
+KEEP_ALIVE = {"pattern": "^-?[0-9]+([.][0-9]+)?(ms|s|m|h)?$"}
+NOT_SUPPORTED = {"maxItems": 0}
+NO_THINKING = {"enum": [False, "", None]}
+MAX_CTX = 4096  # runtime.runtime.DEFAULT_CTX: num_ctx above the loaded context is refused
 
 
 class Options(Wire):
@@ -21,19 +33,19 @@ class Options(Wire):
     top_p: Optional[float] = Field(default=None, gt=0.0, le=1.0)
     top_k: Optional[int] = Field(default=None, ge=1, le=1000)
     repeat_penalty: Optional[float] = Field(default=None, ge=0.0, le=10.0)
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(default=None, ge=-(2**63), le=2**63 - 1)
     stop: Optional[list[str]] = None
     num_predict: Optional[int] = Field(default=None, ge=-2, le=32768)
     """-1: up to the daemon's limit; -2: fill the context (both mean the daemon's max here)"""
-    num_ctx: Optional[int] = Field(default=None, ge=1)
+    num_ctx: Optional[int] = Field(default=None, ge=1, json_schema_extra={"maximum": MAX_CTX})
 
 
 class _Generate(Wire):
-    model: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=200, json_schema_extra=MODEL_NAME)
     stream: bool = True
     options: Optional[Options] = None
     format: Union[Literal["", "json"], dict[str, Any], None] = None
-    keep_alive: Union[str, float, None] = None
+    keep_alive: Union[str, float, None] = Field(default=None, json_schema_extra=KEEP_ALIVE)
 
 
 class ToolCallFunction(BaseModel):
@@ -48,7 +60,7 @@ class ToolCall(BaseModel):
 class ChatMessage(Wire):
     role: Literal["system", "user", "assistant", "tool"]
     content: str = ""
-    images: Optional[list[str]] = None
+    images: Optional[list[str]] = Field(default=None, json_schema_extra=NOT_SUPPORTED)
     tool_calls: Optional[list[ToolCall]] = None
     tool_name: Optional[str] = None
 
@@ -56,7 +68,7 @@ class ChatMessage(Wire):
 class ChatRequest(_Generate):
     messages: list[ChatMessage] = Field(default_factory=list)
     tools: Optional[list[ToolDef]] = Field(default=None, max_length=128)
-    think: Union[bool, str, None] = None
+    think: Union[bool, str, None] = Field(default=None, json_schema_extra=NO_THINKING)
 
 
 class GenerateRequest(_Generate):
@@ -65,9 +77,9 @@ class GenerateRequest(_Generate):
     system: Optional[str] = None
     template: Optional[str] = None
     raw: bool = False
-    images: Optional[list[str]] = None
+    images: Optional[list[str]] = Field(default=None, json_schema_extra=NOT_SUPPORTED)
     context: Optional[list[int]] = None
-    think: Union[bool, str, None] = None
+    think: Union[bool, str, None] = Field(default=None, json_schema_extra=NO_THINKING)
 
 
 class _Done(BaseModel):
@@ -121,9 +133,15 @@ class Tags(BaseModel):
     models: list[TagModel]
 
 
+# model or name (older clients) must name one; the handler refuses neither, naming `model`
+ONE_NAME = {"anyOf": [{"required": [f], "properties": {f: {"minLength": 1}}} for f in ("model", "name")]}
+
+
 class ShowRequest(Wire):
-    model: str = Field(default="", max_length=200)
-    name: str = Field(default="", max_length=200)
+    model_config = ConfigDict(json_schema_extra=ONE_NAME)
+
+    model: str = Field(default="", max_length=200, json_schema_extra=MAYBE_MODEL)
+    name: str = Field(default="", max_length=200, json_schema_extra=MAYBE_MODEL)
     """older clients send `name`"""
     verbose: bool = False
 
@@ -155,12 +173,12 @@ class Running(BaseModel):
 
 
 class EmbedRequest(Wire):
-    model: str = Field(min_length=1, max_length=200)
-    input: Union[str, list[str]]
+    model: str = Field(min_length=1, max_length=200, json_schema_extra=EMBED_NAME)
+    input: Union[str, Annotated[list[str], Field(min_length=1, max_length=MAX_EMBED_INPUTS)]]
     truncate: bool = True
     options: Optional[Options] = None
-    keep_alive: Union[str, float, None] = None
-    dimensions: Optional[int] = None
+    keep_alive: Union[str, float, None] = Field(default=None, json_schema_extra=KEEP_ALIVE)
+    dimensions: Optional[int] = Field(default=None, json_schema_extra={"enum": [None]})
 
 
 class EmbedResponse(BaseModel):
@@ -176,8 +194,10 @@ class Version(BaseModel):
 
 
 class PullRequest(Wire):
-    model: str = Field(default="", max_length=200)
-    name: str = Field(default="", max_length=200)
+    model_config = ConfigDict(json_schema_extra=ONE_NAME)
+
+    model: str = Field(default="", max_length=200, json_schema_extra=MAYBE_MODEL)
+    name: str = Field(default="", max_length=200, json_schema_extra=MAYBE_MODEL)
     insecure: bool = False
     stream: bool = True
 
@@ -197,6 +217,7 @@ CHAT = Endpoint(
     ChatRequest,
     ChatResponse,
     stream=ChatResponse,
+    stream_media_type="application/x-ndjson",
     summary="Ollama chat: NDJSON stream by default, or one object with stream: false; tools and format.",
     from_text=lambda text: {"messages": [{"role": "user", "content": text}], "stream": False, "model": ""},
 )
@@ -208,6 +229,7 @@ GENERATE = Endpoint(
     GenerateRequest,
     GenerateResponse,
     stream=GenerateResponse,
+    stream_media_type="application/x-ndjson",
     summary="Ollama generate (prompt completion, with the chat template unless raw).",
 )
 TAGS = Endpoint("ollama.tags", "GET", "/api/tags", ANY_APP, response=Tags, summary="Installed text models.")
@@ -237,6 +259,7 @@ PULL = Endpoint(
     PullRequest,
     PullStatus,
     stream=PullStatus,
+    stream_media_type="application/x-ndjson",
     summary="Install a catalog model into the verified store (sha256-checked); no registry pulls.",
 )
 

@@ -6,7 +6,7 @@ are accepted and dropped; fields it cannot honour (n > 1) are refused with the f
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -187,9 +187,17 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
+EMBED_MODEL = "minilm-l6-int8"  # the memory skill's one embedder (skills/memory/embed.py MODEL_ID)
+MAX_EMBED_INPUTS = 256
+
+
 class EmbeddingRequest(Wire):
-    model: Optional[str] = Field(default=None, min_length=1, max_length=200, json_schema_extra=MODEL_ID)
-    input: Union[str, list[str]]
+    """model may only name the daemon's embedder (another id is refused, naming the field)."""
+
+    model: Optional[str] = Field(
+        default=None, min_length=1, max_length=200, json_schema_extra={"enum": [EMBED_MODEL, None]}
+    )
+    input: Union[str, Annotated[list[str], Field(min_length=1, max_length=MAX_EMBED_INPUTS)]]
     encoding_format: Literal["float", "base64"] = "float"
     """base64: little-endian float32 bytes, what the official client asks for by default"""
 

@@ -24,6 +24,8 @@ from assistant.daemon.settings import DaemonConfig
 from runtime.errors import AssistantError
 
 log = logging.getLogger(__name__)
+# A string that is not Unicode text (a lone surrogate): ours from Wire, pydantic's on constrained strings.
+TEXT_ERRORS = frozenset((TEXT_ERROR, "string_unicode"))
 
 
 def create_app(services: Any, settings: DaemonConfig, registry: AppRegistry | None = None) -> FastAPI:
@@ -149,7 +151,7 @@ def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
         # a string that is not Unicode text is malformed input (400), whichever union branch saw it
-        first = next((e for e in errors if e.get("type") == TEXT_ERROR), errors[0] if errors else {})
+        first = next((e for e in errors if e.get("type") in TEXT_ERRORS), errors[0] if errors else {})
         where = list(first.get("loc", ()))
         # only the leading "body" is FastAPI's: a field may be called body too (a memory event's)
         loc = [str(p) for p in (where[1:] if where[:1] == ["body"] else where)]
@@ -174,14 +176,17 @@ def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
                 },
             )
         field = ".".join(loc) or "body"
-        bad_text = first.get("type") == TEXT_ERROR
+        bad_text = first.get("type") in TEXT_ERRORS
+        msg = str(first.get("msg", "invalid"))
+        if first.get("type") == "string_unicode":  # pydantic's own check, on constrained strings
+            msg = "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text; send valid Unicode"
         return refuse(
             400 if bad_text else 422,
             {
                 "error": {
                     "code": "invalid_text" if bad_text else "invalid_field",
                     "field": field,
-                    "message": f"{field}: {first.get('msg', 'invalid')}",
+                    "message": f"{field}: {msg}",
                     "fix": "see the OpenAPI document at /openapi.json",
                 }
             },
@@ -189,6 +194,8 @@ def _error_handlers(app: FastAPI, metrics: DaemonMetrics) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI could not read the body (e.g. bytes that are not UTF-8)
+            return refuse(400, _malformed(str(exc.detail)))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return refuse(exc.status_code, {"error": {"code": code, "message": str(exc.detail)}})
 
