@@ -61,6 +61,7 @@ class LazyGroup(click.Group):
         "listen": "assistant.cli_translate:listen",
         "memory": "assistant.cli_memory:memory",
         "ask": "assistant.cli_chat:ask",
+        "ask": "assistant.cli_chat:ask",
         "say": "assistant.cli_voice:say",
         "voice": "assistant.cli_voice:voice",
         "connectors": "assistant.cli_connectors:connectors",
@@ -262,65 +263,22 @@ def _print_stats(s: Any, report: Any) -> None:
 
 
 @main.command()
-@click.option("--model", default=None, help="Model id (default: the configured chat model).")
+@click.option("--model", default=None, help="Model id (default: the role plan's choice).")
 @click.option(
     "--system",
     default="You are a helpful, concise assistant running offline on the user's device.",
     help="System prompt.",
 )
 @click.option("--max-tokens", default=512, show_default=True)
+@click.option("--no-memory", is_flag=True, help="Plain chat: do not look questions up in memory.")
 @click.pass_obj
 @friendly
-def chat(cfg: Config, model: str | None, system: str, max_tokens: int) -> None:
-    """Chat in the terminal. /reset clears the conversation, /quit or Ctrl-D leaves."""
-    from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
+def chat(cfg: Config, model: str | None, system: str, max_tokens: int, no_memory: bool = False) -> None:
+    """Chat in the terminal, grounded in your memory with citations. /reset clears the
+    conversation, /quit or Ctrl-D leaves."""
+    from assistant.cli_chat import run_chat
 
-    rt = make_runtime(cfg)
-    model_id = model or rt.model_for("chat")
-    err_console.print(f"[dim]loading {model_id}…[/]")
-    rt.store.ensure(model_id, progress=_progress_printer())
-    history = [ChatMessage("system", system)]
-    console.print(f"[bold]assistant[/] on [cyan]{model_id}[/], offline. Ctrl-C stops a reply; /quit leaves.")
-    while True:
-        try:
-            line = console.input("[bold green]you>[/] ")
-        except EOFError:
-            break
-        text = line.strip()
-        if not text:
-            continue
-        if text in ("/quit", "/exit"):
-            break
-        if text == "/reset":
-            history = history[:1]
-            continue
-        history.append(ChatMessage("user", text))
-        cancel = CancelToken()
-        console.print("[bold blue]assistant>[/] ", end="")
-        parts: list[str] = []
-        stream = rt.chat(
-            history,
-            GenerationOptions(max_tokens=max_tokens, temperature=0.3, truncation="truncate_start"),
-            model=model_id,
-            cancel=cancel,
-        )
-        try:
-            while True:
-                try:
-                    ev = next(stream)
-                except StopIteration:
-                    break
-                parts.append(ev.text)
-                sys.stdout.write(ev.text)
-                sys.stdout.flush()
-        except KeyboardInterrupt:
-            cancel.cancel()
-            for _ in stream:
-                pass
-            console.print("[dim] (stopped)[/]")
-        click.echo()
-        history.append(ChatMessage("assistant", "".join(parts)))
-    rt.close()
+    run_chat(cfg, model, system, max_tokens, grounding=not no_memory)
 
 
 def _progress_printer() -> Callable[[str, int, int], None]:

@@ -184,6 +184,14 @@ def choose(
         if uncal:
             why += f"; not calibrated yet: {', '.join(uncal)}"
         return RoleChoice(role, chosen.model_id, why, target, True, considered=considered)
+    unmeasured_default = any(v.model_id == default and v.meets is None for v in verdicts)
+    if best is not None and unmeasured_default:
+        # the configured default may well meet the target: it is not judged until it is measured
+        why = (
+            f"no calibrated model meets the target ({target}); the configured default {default} is not "
+            "calibrated yet, so it serves; run `assistant doctor --calibrate`"
+        )
+        return RoleChoice(role, default, why, target, None, considered=considered)
     if best is not None:
         c = best[1]
         measured = next(v.measured for v in verdicts if v.model_id == c.model_id)

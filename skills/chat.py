@@ -1,6 +1,14 @@
 """Chat grounded in cross-app memory: before answering, the user's question is looked up in
-memory (with the caller's own visibility), the best events go to the model as numbered context,
-and the answer comes back with the citations it used.
+memory (with the caller's own visibility; skills/chat_context.py ranks by person, time and
+recency before word overlap), the best few events go to the model as short numbered records, and
+the answer comes back as a sentence that says the thing, then the record it rests on.
+
+Small models sometimes answer with a bare "[3]": the text is checked, the question asked again
+more plainly, and if that fails too the answer is written from the cited record itself.
+
+Prompts stay short (a weak CPU pays for every prompt token): the fixed rules go first as the
+system turn, so the engine's KV-prefix reuse skips them on every later turn and request, and
+only the records and the question are evaluated anew.
 
 Memory is optional: without it (or without matches) chat is plain chat.
 """
@@ -9,25 +17,44 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, replace
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Generator, Protocol, Sequence
 
-from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions
-from skills.host import SkillHost
+from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats
+from skills.chat_context import best_match, describe, rank
 
 log = logging.getLogger(__name__)
 REF = re.compile(r"\[(\d{1,2})\]")
+UNKNOWN = re.compile(r"\b(?:don't|do not|cannot|can't) (?:know|find|tell)\b|\bno records?\b", re.I)
+GROUNDED_RULES = (
+    "You answer the user's questions about their own activity from the numbered records they give you. "
+    "Reply with one full sentence that states the answer in your own words, then the number of the "
+    "record you used in square brackets at the end. Use only the records; if none answers, say you "
+    "don't know."
+)
+# records scoring within this share of the best one go to the model with it
+CLOSE = 0.2
+# at least this many words besides citations, or the answer is "bare"
+MIN_WORDS = 3
+# visible characters held back before streaming a grounded answer, so a bare "[3]" is never shown
+HOLD_CHARS = 16
 
 
 @dataclass(frozen=True)
 class Citation:
-    """An event an answer used: its id, where it came from, and a one-line description."""
+    """An event an answer used: its id, where it came from, and a one-line description.
+
+    n: the number the answer text cites it by ("[n]").
+    """
 
     id: int
     app: str
     kind: str
     title: str
     uri: str
+    n: int = 0
+    created: float = 0.0
 
     @property
     def tag(self) -> str:
@@ -35,6 +62,18 @@ class Citation:
 
     def line(self) -> str:
         return f"{self.tag} {self.app} · {self.kind} · {self.title}" + (f" · {self.uri}" if self.uri else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the citation as JSON-able builtins."""
+        return {
+            "n": self.n,
+            "id": self.id,
+            "app": self.app,
+            "kind": self.kind,
+            "title": self.title,
+            "uri": self.uri,
+            "created": self.created,
+        }
 
 
 @dataclass(frozen=True)
@@ -44,6 +83,11 @@ class ChatOptions:
     grounding: look the question up in memory first.
     max_context: most memory events given to the model.
     min_score: hits scoring below this are not used (memory scores are in [0, 1]).
+    model: a model id; None lets the runtime's role plan choose ("grounded" when records are
+        given, else `role`).
+    role: the role plain answers are planned for ("chat" or "voice").
+    repair: check a grounded answer says something besides a citation; ask again, then write it
+        from the record, when it does not.
     """
 
     generation: GenerationOptions = GenerationOptions(
@@ -53,20 +97,39 @@ class ChatOptions:
     max_context: int = 3
     min_score: float = 0.3
     model: str | None = None
+    role: str = "chat"
+    repair: bool = True
 
 
 @dataclass(frozen=True)
 class ChatAnswer:
-    """The finished answer: its text and the memory events it rests on."""
+    """The finished answer: its text, the memory events it rests on, and how it was made.
+
+    model: the model that answered. grounded: records were given to it. repaired: "" when the
+    first answer was kept, "retried" or "from_record" when a bare citation was replaced.
+    stats: the last generation's numbers (cached_tokens shows the reused system prefix).
+    """
 
     text: str
     citations: tuple[Citation, ...]
+    model: str = ""
+    grounded: bool = False
+    repaired: str = ""
+    stats: GenerationStats | None = None
 
 
 class MemoryLookup(Protocol):
     """The narrow slice of the memory skill chat needs."""
 
     def search(self, caller: Any, query: str, options: Any = ...) -> list[Any]: ...
+
+    def browse(self, caller: Any, options: Any = ...) -> list[Any]: ...
+
+
+def is_bare(text: str) -> bool:
+    """Whether an answer says nothing but citations (fewer than MIN_WORDS words besides them)."""
+    words = re.findall(r"[^\W_]+", REF.sub(" ", text))
+    return len(words) < MIN_WORDS
 
 
 class ChatSkill:
@@ -80,10 +143,13 @@ class ChatSkill:
         """Return the memory events worth giving the model for this question (caller's view only)."""
         if self.memory is None or not options.grounding or not question.strip() or caller is None:
             return []
-        from skills.memory.model import SearchOptions
-
-        hits = self.memory.search(caller, question, SearchOptions(limit=options.max_context))
-        return [h.event for h in hits if h.score >= options.min_score][: options.max_context]
+        ranked = rank(self.memory, caller, question, options.max_context, options.min_score)
+        if not ranked:
+            return []
+        # a small model picks the wrong record when near-misses sit beside a clear winner: give it
+        # only the records that score close to the best
+        top = ranked[0].score
+        return [r.event for r in ranked if r.score >= top - CLOSE * max(1.0, top)]
 
     def stream(
         self,
@@ -91,20 +157,99 @@ class ChatSkill:
         caller: Any = None,
         options: ChatOptions = ChatOptions(),
         cancel: CancelToken | None = None,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, ChatAnswer]:
         """Yield the answer's text as it is generated; the generator returns a ChatAnswer."""
         question = next((m.content for m in reversed(messages) if m.role == "user"), "")
         events = self.context_for(caller, question, options)
-        prompt = list(messages)
-        if events:
-            prompt = _with_context(prompt, events)
+        if not events:
+            model = options.model or self.runtime.model_for(options.role)
+            parts: list[str] = []
+            stats = yield from self._generate(list(messages), options.generation, model, cancel, parts)
+            return ChatAnswer("".join(parts), (), model, False, "", stats)
+        return (yield from self._grounded(messages, question, events, options, cancel))
+
+    def _grounded(
+        self,
+        messages: Sequence[ChatMessage],
+        question: str,
+        events: Sequence[Any],
+        options: ChatOptions,
+        cancel: CancelToken | None,
+    ) -> Generator[str, None, ChatAnswer]:
+        model = options.model or self.runtime.model_for("grounded")
+        now = time.time()
+        prompt = grounded_prompt(messages, events, now)
+        gen = replace(options.generation, temperature=min(options.generation.temperature, 0.2))
         parts: list[str] = []
-        gen = replace(options.generation)
-        for ev in self.runtime.chat(prompt, gen, model=options.model, cancel=cancel):
-            parts.append(ev.text)
+        held: list[str] = []
+        released = not options.repair
+        stats: GenerationStats | None = None
+        stream = self.runtime.chat(prompt, gen, model=model, cancel=cancel)
+        while True:
+            try:
+                ev = next(stream)
+            except StopIteration as stop:
+                stats = stop.value
+                break
+            if released:
+                parts.append(ev.text)
+                yield ev.text
+                continue
+            # hold the first characters back: a bare citation must not reach the reader before repair
+            held.append(ev.text)
+            first = "".join(held)
+            if len(REF.sub("", first).strip()) >= HOLD_CHARS and not is_bare(first):
+                released = True
+                parts.append(first)
+                yield first
+        if not released and not is_bare("".join(held)):
+            parts = held
+            yield "".join(held)
+        text, repaired = "".join(parts) or "".join(held), ""
+        if options.repair and is_bare(text) and not (cancel is not None and cancel.cancelled):
+            retry = grounded_prompt(messages, events, now, plain=True)
+            again: list[str] = []
+            stats = yield from _silent(self._generate(retry, gen, model, cancel, again))
+            fixed = "".join(again).strip()
+            if is_bare(fixed):
+                fixed, repaired = from_record(text + " " + fixed, events), "from_record"
+            else:
+                repaired = "retried"
+            yield fixed
+            text = fixed
+        cited = [int(n) for n in REF.findall(text) if 1 <= int(n) <= len(events)]
+        if not cited and UNKNOWN.search(text):
+            return ChatAnswer(text, (), model, True, repaired, stats)
+        if not cited:
+            # the model forgot to cite: cite the record its words come from, never all of them
+            n = best_match(text, events) or 1
+            tail = f" [{n}]"
+            yield tail
+            text = text.rstrip() + tail
+            cited = [n]
+        chosen = list(dict.fromkeys(cited))
+        citations = tuple(_citation(events[n - 1], n) for n in chosen)
+        return ChatAnswer(text, citations, model, True, repaired, stats)
+
+    def _generate(
+        self,
+        prompt: Sequence[ChatMessage],
+        gen: GenerationOptions,
+        model: str,
+        cancel: CancelToken | None,
+        sink: list[str],
+    ) -> Generator[str, None, GenerationStats | None]:
+        stats = None
+        stream = self.runtime.chat(prompt, gen, model=model, cancel=cancel)
+        while True:
+            try:
+                ev = next(stream)
+            except StopIteration as stop:
+                stats = stop.value
+                break
+            sink.append(ev.text)
             yield ev.text
-        text = "".join(parts)
-        return ChatAnswer(text, _citations(text, events))
+        return stats
 
     def answer(
         self,
@@ -119,40 +264,67 @@ class ChatSkill:
             try:
                 next(stream)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value
 
 
-def _with_context(messages: list[ChatMessage], events: Sequence[Any]) -> list[ChatMessage]:
-    """Put the records into the last user turn, numbered [1], [2], ...: small models answer from
-    context far more reliably there than from a system note, and short numbers are easy to cite."""
-    lines = []
-    for n, e in enumerate(events, 1):
-        people = ", ".join(e.entities.people) if getattr(e, "entities", None) else ""
-        body = " ".join(e.body.split())[:300]
-        lines.append(
-            f"[{n}] {e.app} {e.kind}"
-            + (f" (people: {people})" if people else "")
-            + f": {e.title}."
-            + (f" {body}" if body else "")
+def _silent(
+    stream: Generator[str, None, GenerationStats | None],
+) -> Generator[str, None, GenerationStats | None]:
+    """Run a generation without yielding its pieces; return its stats."""
+    while True:
+        try:
+            next(stream)
+        except StopIteration as stop:
+            return stop.value
+    yield ""  # pragma: no cover - makes this a generator
+
+
+def grounded_prompt(
+    messages: Sequence[ChatMessage], events: Sequence[Any], now: float, plain: bool = False
+) -> list[ChatMessage]:
+    """Return the messages with the fixed rules first and the records in the last user turn.
+
+    The rules are the same for every request, so they form a prefix the engine's KV cache keeps;
+    records go in the last user turn, where small models follow them far better than in a system
+    note. plain: the stricter wording used to ask again after a bare citation."""
+    system = GROUNDED_RULES
+    extra = [m.content for m in messages if m.role == "system" and m.content.strip()]
+    if extra:
+        system += "\n" + "\n".join(extra)
+    history = [m for m in messages if m.role != "system"]
+    last = max(i for i, m in enumerate(history) if m.role == "user")
+    question = history[last].content
+    records = "\n".join(describe(e, n, now) for n, e in enumerate(events, 1))
+    if plain:
+        ask = (
+            f"Records:\n{records}\n\nQuestion: {question}\nWrite the answer as a full sentence of at least "
+            "six words that says what the record says, then the record number in brackets."
         )
-    last = max(i for i, m in enumerate(messages) if m.role == "user")
-    question = messages[last].content
-    grounded = (
-        "Records from my apps:\n" + "\n".join(lines) + "\n\nUsing the records that are relevant, answer "
-        "my question in one short sentence and end with the record number in brackets, like [1].\n"
-        f"Question: {question}"
-    )
-    return [*messages[:last], ChatMessage("user", grounded), *messages[last + 1 :]]
+    else:
+        ask = f"Records:\n{records}\n\nQuestion: {question}"
+    # earlier turns stay (trimmed to the last four) so follow-up questions keep their context
+    return [ChatMessage("system", system), *history[:last][-4:], ChatMessage("user", ask)]
 
 
-def _citations(text: str, events: Sequence[Any]) -> tuple[Citation, ...]:
-    """The records the answer cites by number; when a small model forgets to cite, all it was given."""
+def from_record(text: str, events: Sequence[Any]) -> str:
+    """Return a sentence written from the record a bare answer cited (or the first record)."""
     cited = [int(n) for n in REF.findall(text) if 1 <= int(n) <= len(events)]
-    chosen = [events[n - 1] for n in dict.fromkeys(cited)] or list(events)
-    return tuple(Citation(e.id, e.app, e.kind, e.title, e.uri) for e in chosen)
+    n = cited[0] if cited else 1
+    e = events[n - 1]
+    people = ", ".join(e.entities.people[:2]) if getattr(e, "entities", None) else ""
+    body = " ".join(e.body.split())
+    if len(body) > 140:
+        body = body[:137].rsplit(" ", 1)[0] + "…"
+    who = f" from {people}" if people else ""
+    said = f": {body}" if body else ""
+    return f"Your {e.app} {e.kind}{who}, “{e.title.strip().rstrip('.')}”{said} [{n}]"
 
 
-def create(services: SkillHost) -> ChatSkill:
+def _citation(e: Any, n: int) -> Citation:
+    return Citation(e.id, e.app, e.kind, e.title, e.uri, n, float(getattr(e, "created", 0.0)))
+
+
+def create(services: Any) -> ChatSkill:
     """Chat over the services' runtime, grounded in the memory skill when it can be opened."""
     try:
         memory = services.skill("memory")

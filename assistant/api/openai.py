@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.api.base import ANY_APP, Endpoint, Wire
+from assistant.api.grounding import Grounding, GroundingResult
 from assistant.api.openai_tools import ToolCallDelta, ToolCallOut, ToolChoice, ToolDef
 
 
@@ -100,6 +101,7 @@ class ChatRequest(_Sampling):
     tools: Optional[list[ToolDef]] = Field(default=None, max_length=128)
     tool_choice: Optional[ToolChoice] = None
     parallel_tool_calls: bool = True
+    grounding: Optional[Grounding] = None  # extension: answer from memory (assistant/api/grounding.py)
 
 
 class CompletionRequest(_Sampling):
@@ -132,6 +134,7 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[ChatChoice]
     usage: Usage
+    grounding: Optional[GroundingResult] = None
 
 
 class Delta(BaseModel):
@@ -153,6 +156,7 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[ChunkChoice]
     usage: Optional[Usage] = None
+    grounding: Optional[GroundingResult] = None
 
 
 class CompletionChoice(BaseModel):

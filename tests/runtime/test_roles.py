@@ -109,6 +109,12 @@ def test_uncalibrated_models_keep_the_configured_default_and_say_how_to_measure(
     assert c.model_id == B05 and "not calibrated yet: " + B15 in c.reason
 
 
+def test_an_unmeasured_default_is_kept_rather_than_a_measured_model_that_misses() -> None:
+    cands = [*machine({B15: (30.0, 3.0)}), Candidate(SMOL, ROLES[SMOL], SIZES[SMOL], None)]
+    c = choose("autocomplete", cands, RoleTargets(), SMOL)
+    assert c.model_id == SMOL and c.meets is None and "not calibrated yet" in c.reason
+
+
 def test_a_model_without_the_role_is_never_chosen() -> None:
     plan = plan_roles(machine({SMOL: (340.0, 110.0)}), RoleTargets(), DEFAULTS)
     assert plan["fim"].model_id == B05 and "no installed model can play" in plan["fim"].reason

@@ -128,6 +128,10 @@ async def chat(ctx: HandlerContext, body: W.ChatRequest, app: AppIdentity, reque
 
     if tools.wants_tools(body):
         return await tools.chat(ctx, body, request, model, opts)
+    from assistant.daemon import grounded  # answers from memory, with citations (api/grounding.py)
+
+    if grounded.wants(body) and schema is None:
+        return await grounded.chat(ctx, body, app, request, model if body.model else None, opts)
     job = _start(
         ctx, request, model, lambda cancel: rt.chat(messages, opts, model=model, cancel=cancel), schema
     )
