@@ -50,16 +50,41 @@ def daemon() -> None:
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
+@click.option(
+    "--max-audio-minutes",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Longest audio upload accepted (its decoded length; longer ones get 413 before decoding).",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a connection has to send a request's headers (408 and closed after).",
+)
 @click.pass_obj
 @friendly
-def run_cmd(cfg: Config, tcp: str | None, socket_path: str | None, fd: int | None, log_level: str) -> None:
-    """Run the daemon in the foreground until Ctrl-C or SIGTERM."""
+def run_cmd(
+    cfg: Config,
+    tcp: str | None,
+    socket_path: str | None,
+    fd: int | None,
+    log_level: str,
+    max_audio_minutes: float,
+    header_timeout: float,
+) -> None:
+    """Run the daemon in the foreground until Ctrl-C or SIGTERM (then it drains and cleans up)."""
     import logging
 
     from assistant.daemon.server import run_daemon
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_daemon(cfg, _settings(cfg, socket_path, tcp, fd), log_level)
+    settings = _settings(cfg, socket_path, tcp, fd).with_(
+        max_audio_seconds=max_audio_minutes * 60, header_timeout=header_timeout
+    )
+    run_daemon(cfg, settings, log_level)
 
 
 @daemon.command()
