@@ -195,7 +195,7 @@ def parse_manifest(data: dict[str, Any], file: Path) -> Manifest:
     extra_sha = v.str_map(data, "extra_sha256", "")
     for name, digest in extra_sha:
         v.dest_name(name, "extra_sha256")
-        if not _SHA_RE.match(digest):
+        if not _SHA_RE.fullmatch(digest):
             v.fail(
                 "extra_sha256", f"{digest!r} is not 64 lower-case hex digits", "paste the output of sha256sum"
             )

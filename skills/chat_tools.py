@@ -210,7 +210,7 @@ def check_tools(tools: Sequence[Tool], field_prefix: str = "tools") -> None:
     seen: set[str] = set()
     for i, t in enumerate(tools):
         where = f"{field_prefix}[{i}].function"
-        if not NAME_RE.match(t.name):
+        if not NAME_RE.fullmatch(t.name):
             raise ToolSchemaError(
                 f"tool name {t.name!r} is not 1-64 letters, digits, '_', '.' or '-'",
                 "rename the function",
