@@ -45,10 +45,8 @@ EventKind = Literal[
     "turn_done",
     "done",
 ]
-SYSTEM = (
-    "You are a voice assistant running on the user's own device. Your words are spoken aloud: "
-    "answer in one or two short sentences, with no lists, markdown or code."
-)
+# short, and no persona to repeat: small models echo a "You are ..." line back as their answer
+SYSTEM = "Answers are read aloud: one or two short sentences, no lists, markdown or code."
 
 
 class ChatStreamer(Protocol):
@@ -270,15 +268,15 @@ class VoiceLoop:
                 self._mark_interrupted()
                 yield VoiceEvent("barge_in", self._turns, f"{heard:.2f}", at=ev.at)
             return
-        assert ev.audio is not None
+        audio = ev.audio if ev.audio is not None else np.zeros(0, np.float32)
         yield VoiceEvent("utterance", self._turns + 1, f"{ev.speech_end - ev.speech_start:.2f}", at=ev.at)
         if worker is None:
-            yield from self.turn(ev.audio, sink, ev.speech_end, ev.at)
+            yield from self.turn(audio, sink, ev.speech_end, ev.at)
         else:
             if worker.busy:
                 worker.cancel()
                 yield from worker.join()
-            worker.start(lambda cancel: self.turn(ev.audio, sink, ev.speech_end, ev.at, cancel))
+            worker.start(lambda cancel: self.turn(audio, sink, ev.speech_end, ev.at, cancel))
 
     def _run_ptt(self, source: AudioSource, sink: AudioSink) -> Iterator[VoiceEvent]:
         # a recording without presses is one utterance; live audio counts only while pressed
