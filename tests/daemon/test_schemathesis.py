@@ -165,4 +165,5 @@ def test_chat_and_completions_survive_schemathesis_on_a_real_model(daemon: Daemo
         include=r"^/v1/(chat/)?completions$",
     )
     assert result["returncode"] == 0, _explain(result)
-    assert (result.get("operations") or {}).get("tested", 0) == 2, _explain(result)
+    assert (result.get("operations") or {}).get("selected", 0) == 2, _explain(result)
+    assert (result.get("test_cases") or {}).get("generated", 0) >= REAL_EXAMPLES, _explain(result)
