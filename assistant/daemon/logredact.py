@@ -16,8 +16,8 @@ REDACTED = "[REDACTED]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # a whole Authorization header value, however it is printed (header line, tuple, dict repr)
     (re.compile(r"(?i)(authorization['\"]?\s*[:=,]\s*(?-i:b)?['\"]?)[^'\"\r\n]+"), rf"\1{REDACTED}"),
-    # a credential after its scheme, anywhere else
-    (re.compile(r"(?i)(bearer|basic)(\s+|['\"],\s*b?['\"])[^\s'\"&,;)\]}]+"), rf"\1\2{REDACTED}"),
+    # a bearer credential anywhere else
+    (re.compile(r"(?i)(bearer)(\s+|['\"],\s*b?['\"])[^\s'\"&,;)\]}]+"), rf"\1\2{REDACTED}"),
     # api_key=..., in a query string or form body, and "api_key": "..." in JSON
     (re.compile(r"(?i)(api_key=)[^\s&'\"#]+"), rf"\1{REDACTED}"),
     (re.compile(r"(?i)(['\"]api_key['\"]\s*:\s*['\"])[^'\"]*"), rf"\1{REDACTED}"),
