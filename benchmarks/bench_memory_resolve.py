@@ -37,18 +37,20 @@ def _memory(root: Path, background: bool = False) -> Any:
 
 
 def _push(mem: Any, events: list[dict[str, Any]]) -> dict[int, str]:
-    """Push events under their apps (the apps' ingest path); return {id: key}."""
+    """Push events in the order they happened (as apps push them live), each under its app: every
+    1,000 consecutive events go in one batch per app, so ids follow time to within a batch; return
+    {id: key}."""
     from skills.memory import Caller
 
-    by_app: dict[str, list[dict[str, Any]]] = {}
-    for e in sorted(events, key=lambda e: e["created"]):
-        by_app.setdefault(e["_app"], []).append(e)
     keys: dict[int, str] = {}
-    for app, evs in by_app.items():
-        for s in range(0, len(evs), 1000):
-            chunk = evs[s : s + 1000]
-            clean = [{k: v for k, v in e.items() if not k.startswith("_")} for e in chunk]
-            for e, res in zip(chunk, mem.push_batch(Caller(app, frozenset({"memory:write"})), clean)):
+    ordered = sorted(events, key=lambda e: e["created"])
+    for s in range(0, len(ordered), 1000):
+        by_app: dict[str, list[dict[str, Any]]] = {}
+        for e in ordered[s : s + 1000]:
+            by_app.setdefault(e["_app"], []).append(e)
+        for app, run in by_app.items():
+            clean = [{k: v for k, v in e.items() if not k.startswith("_")} for e in run]
+            for e, res in zip(run, mem.push_batch(Caller(app, frozenset({"memory:write"})), clean)):
                 keys[res.id] = e["_key"]
     return keys
 
@@ -158,7 +160,8 @@ def run_week(seed: int, verbose: bool, reps: int = 3) -> dict[str, Any]:
 
 
 def _filler(n: int, seed: int, now: float) -> list[dict[str, Any]]:
-    """n more events of the same routine kinds, spread over the last 25 days."""
+    """n more events of the same routine kinds from the weeks before the generated one (8 to 28 days
+    ago), so the week's answers stay the answers and the haystack grows around them."""
     r = random.Random(seed)
     words = "report update meeting notes plan review draft final invoice order travel budget team".split()
     apps = [
@@ -181,7 +184,7 @@ def _filler(n: int, seed: int, now: float) -> list[dict[str, Any]]:
             "kind": kind,
             "title": title,
             "body": " ".join(r.sample(words, 6)),
-            "created": now - r.uniform(60, 25 * 86400),
+            "created": now - r.uniform(8 * 86400, 28 * 86400),
         }
         if kind == "file_opened":
             ev["uri"] = (

@@ -227,6 +227,11 @@ class Reference:
     deictic: bool = False  # "that", "it": the most recent fitting thing
     phrases: tuple[str, ...] = field(default=())  # quoted text, matched whole
 
+    @property
+    def cue_only(self) -> bool:
+        """Whether the phrase has no content word of its own ("the PDF", "that file")."""
+        return not any(w >= 1.0 for w in self.weights)
+
 
 @lru_cache(maxsize=65536)
 def _stem(t: str) -> str:
@@ -357,7 +362,14 @@ class Resolver:
         ctx_terms = self._context_terms(ref, context, now)
         pool, bm = self._pool(ref, apps, now, ctx_terms)
         idf = self._idf([*ref.terms, *ctx_terms])
-        scored = [self._score(e, ref, bm.get(e.id, 0.0), idf, ctx_terms, now) for e in pool.values()]
+        top_idf = max((idf.get(t, 1.0) for t in ref.terms), default=1.0) or 1.0
+        # each phrase word's weight, once per query: rarer words weigh more, but a common word the
+        # phrase names still tells versions apart ("draft" among thousands of drafts), so it keeps
+        # at least 0.6 of the rarest word's weight; cue words weigh less (ref.weights)
+        weights = {
+            t: w * top_idf * max(0.6, idf.get(t, 1.0) / top_idf) for t, w in zip(ref.terms, ref.weights)
+        }
+        scored = [self._score(e, ref, bm.get(e.id, 0.0), weights, ctx_terms, now) for e in pool.values()]
         out = [s for s in scored if s is not None]
         if ref.person:
             best: dict[str, _Scored] = {}  # one candidate per person: their strongest, most recent event
@@ -477,14 +489,11 @@ class Resolver:
             head_toks = body_toks = set()
         # content: every distinguishing word counts, weighted by rarity; title and file names count most
         if ref.terms:
-            total = got = 0.0
+            got = 0.0
             hits = []
-            top_idf = max((idf.get(t, 1.0) for t in ref.terms), default=1.0) or 1.0
-            for t, w in zip(ref.terms, ref.weights):
-                # rarer words weigh more, but a common word the phrase names still tells versions
-                # apart ("draft" among thousands of drafts): at least 0.6 of the rarest word's weight
-                wt = w * top_idf * max(0.6, idf.get(t, 1.0) / top_idf)
-                total += wt
+            total = sum(idf[t] for t in ref.terms)
+            for t in ref.terms:
+                wt = idf[t]
                 st = _stem(t)
                 if st in head_toks:
                     got += wt
@@ -533,7 +542,7 @@ class Resolver:
                 )
         age = max(0.0, now - e.created)
         fresh = 0.5 ** (age / DAY) + 0.3 * 0.5 ** (age / 3600.0)  # newer first, the last hour most
-        score += fresh * (1.0 if any(w >= 1.0 for w in ref.weights) else 2.0)
+        score += fresh * (2.0 if ref.cue_only else 1.0)
         if ref.deictic and not ref.terms and e.kind in ("file_opened", "url", "message"):
             score += 0.3  # "it", "that": things rather than commands or window titles
         entity = None
