@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from assistant.api.base import ANY_APP, Endpoint, Wire
 from assistant.api.openai import EMBED_MODEL, MAX_EMBED_INPUTS
@@ -19,12 +20,12 @@ from assistant.api.openai_tools import ToolDef
 # What the handlers accept, published so the OpenAPI document tells the truth (issue 17): a catalog
 # id with an optional ":latest", keep_alive as seconds or a duration, and no images, thinking or
 # dimensions (refused, naming the field, until a model can honour them).
-MODEL_NAME = {"pattern": "^[a-z0-9][a-z0-9._-]{0,63}(:latest)?$", "examples": ["smollm2-135m"]}
-MAYBE_MODEL = {"pattern": "^([a-z0-9][a-z0-9._-]{0,63}(:latest)?)?$", "examples": ["smollm2-135m"]}
-EMBED_NAME = {"enum": [EMBED_MODEL, f"{EMBED_MODEL}:latest"]}  # the daemon's one embedder
-KEEP_ALIVE = {"pattern": "^-?[0-9]+([.][0-9]+)?(ms|s|m|h)?$"}
-NOT_SUPPORTED = {"maxItems": 0}
-NO_THINKING = {"enum": [False, "", None]}
+MODEL_NAME: JsonDict = {"pattern": "^[a-z0-9][a-z0-9._-]{0,63}(:latest)?$", "examples": ["smollm2-135m"]}
+MAYBE_MODEL: JsonDict = {"pattern": "^([a-z0-9][a-z0-9._-]{0,63}(:latest)?)?$", "examples": ["smollm2-135m"]}
+EMBED_NAME: JsonDict = {"enum": [EMBED_MODEL, f"{EMBED_MODEL}:latest"]}  # the daemon's one embedder
+KEEP_ALIVE: JsonDict = {"pattern": "^-?[0-9]+([.][0-9]+)?(ms|s|m|h)?$"}
+NOT_SUPPORTED: JsonDict = {"maxItems": 0}
+NO_THINKING: JsonDict = {"enum": [False, "", None]}
 MAX_CTX = 4096  # runtime.runtime.DEFAULT_CTX: num_ctx above the loaded context is refused
 
 
@@ -134,7 +135,9 @@ class Tags(BaseModel):
 
 
 # model or name (older clients) must name one; the handler refuses neither, naming `model`
-ONE_NAME = {"anyOf": [{"required": [f], "properties": {f: {"minLength": 1}}} for f in ("model", "name")]}
+ONE_NAME: JsonDict = {
+    "anyOf": [{"required": [f], "properties": {f: {"minLength": 1}}} for f in ("model", "name")]
+}
 
 
 class ShowRequest(Wire):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from assistant.api.base import ANY_APP, Endpoint, Wire
 from assistant.api.grounding import Grounding, GroundingResult
@@ -22,7 +23,7 @@ class ContentPart(Wire):
 
 # A model id as the store names them (runtime/catalog.py ID_RE); published so clients know, checked by
 # the runtime, whose refusal names the field (404 for an id that is not installed).
-MODEL_ID = {"pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
+MODEL_ID: JsonDict = {"pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}
 
 
 class Message(Wire):

@@ -35,7 +35,7 @@ ENGINES = ("bergamot", "ct2", "llm")
 
 def _language(default: Any = ..., auto: bool = False) -> Any:
     codes = (["auto"] if auto else []) + list(LANGUAGES)
-    return Field(default=default, min_length=2, max_length=16, json_schema_extra={"enum": codes})
+    return Field(default=default, min_length=2, max_length=16, json_schema_extra={"enum": [*codes]})
 
 
 _DISPOSITION = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -78,8 +78,8 @@ def _multipart(data: bytes) -> dict[str, Any]:
             continue
         headers = {}
         for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+            key, _, val = line.partition(":")
+            headers[key.strip().lower()] = val.strip()
         params = dict(_DISPOSITION.findall(headers.get("content-disposition", "")))
         name = params.get("name")
         if name is None:

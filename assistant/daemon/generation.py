@@ -208,7 +208,7 @@ class EventStream(Response):
         )
         self.job = job
         self.head = head
-        self.render = render
+        self.render_items = render  # not `render`: Response has a render() of its own
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send(
@@ -238,7 +238,7 @@ class EventStream(Response):
                     pending.append(json.dumps(body_of(err)))
                     break
                 for kind, value in items:
-                    pending.extend(self.render(kind, value))
+                    pending.extend(self.render_items(kind, value))
             pending.append("[DONE]")
             body = "".join(f"data: {p}\n\n" for p in pending).encode()
             await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -45,7 +45,8 @@ class _HeaderDeadline:
 
     def _headers_timed_out(self) -> None:
         self._deadline = None
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+        current: object = self.transport.get_protocol()  # a mixin: mypy cannot see self is a protocol
+        if self.transport.is_closing() or current is not self:
             return  # closed, or upgraded to a WebSocket: not ours to time out any more
         self.transport.write(_TIMEOUT_RESPONSE)
         self.transport.close()

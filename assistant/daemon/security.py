@@ -9,14 +9,14 @@ ASSISTANT_ALLOWED_ORIGINS.
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, MutableMapping
 
 from fastapi import Request
 
 from assistant.daemon.apps import AppIdentity, AppRegistry
 from assistant.daemon.errors import ApiRefusal, Forbidden, TooLarge, Unauthorized, body_of
 
-Scope = dict[str, Any]
+Scope = MutableMapping[str, Any]  # an ASGI scope, as Starlette types it
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]

@@ -45,7 +45,7 @@ _KNOWN = frozenset(
 )
 _ENT_OK = frozenset(ENTITY_TYPES)
 _NO_ENTS_JSON = '{"people":[],"files":[],"places":[]}'
-_ESC = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # the C string escaper json uses
+_ESC = json.encoder.encode_basestring_ascii  # the C string escaper json uses
 _INF = math.inf
 
 
@@ -85,6 +85,7 @@ def prepare_batch(
     texts: list[list[Any]] = []
     keyed = False
     allowed: set[str] = set()
+    kind: Any  # validated below, whichever shape the event came in
     i = 0
     try:
         for i, ev in enumerate(events):
@@ -227,7 +228,7 @@ def _unpack(ev: Any, app: str, push_as: Callable[[Any], str]) -> tuple[Any, ...]
     if isinstance(ev, EventIn):
         e = ev.entities
         ev_app = app if ev.app is None or ev.app == app else push_as(ev.app)
-        secrets = tuple(s for s in ev.secrets if isinstance(s, str) and s)
+        secrets: Any = tuple(s for s in ev.secrets if isinstance(s, str) and s)
         return (
             ev_app,
             ev.kind,

@@ -291,7 +291,8 @@ class MemorySkill:
     def forget(self, caller: Caller, options: ForgetOptions) -> int:
         """Delete matching events from every index; return how many. Apps forget only their own."""
         self._need(caller, "memory:write")
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[object] = []
         app = options.app
         if not caller.owner:
             if app is not None and app != caller.app:

@@ -227,7 +227,7 @@ class EmbedWorker(threading.Thread):
         embedder: Embedder,
         index: VectorIndex,
         batch: int = 64,
-        on_idle: Callable[[], None] | None = None,
+        on_idle: Callable[[], object] | None = None,
         idle_every: float = 300.0,
     ) -> None:
         super().__init__(name="memory-embed", daemon=True)

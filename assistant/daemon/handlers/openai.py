@@ -228,7 +228,7 @@ def _embedder(ctx: HandlerContext) -> Embedder:
             f"embeddings need the memory skill, which is not installed ({exc})",
             "install the memory skill, then restart the daemon",
         ) from None
-    return skill.embedder  # type: ignore[no-any-return]
+    return skill.embedder
 
 
 def _embedding_model(ctx: HandlerContext, requested: str | None) -> str:

@@ -228,7 +228,8 @@ class ChatScreen(AppScreen):
                     cites = list(stop.value or [])
                     break
                 parts.append(piece)
-                self.app.call_from_thread(view.set_text, "".join(parts))
+                # the ignores: mypy cannot solve call_from_thread's T | Awaitable[T] for an async callback
+                self.app.call_from_thread(view.set_text, "".join(parts))  # type: ignore[arg-type]
         except Exception as exc:  # shown in the chat, never a traceback
             error = str(exc)
         text = "".join(parts)
@@ -238,9 +239,9 @@ class ChatScreen(AppScreen):
             text += f"\n\n**error:** {error}"
         citations = "\n".join(f"source: {c}" for c in cites)
         self.store.add(conv_id, "assistant", text, citations)
-        self.app.call_from_thread(view.set_text, text or "_(no reply)_")
+        self.app.call_from_thread(view.set_text, text or "_(no reply)_")  # type: ignore[arg-type]
         if citations:
-            self.app.call_from_thread(view.set_citations, citations)
+            self.app.call_from_thread(view.set_citations, citations)  # type: ignore[arg-type]
         self.app.call_from_thread(self._set_generating, False)
 
     def _set_generating(self, on_: bool) -> None:
