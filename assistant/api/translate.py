@@ -134,6 +134,12 @@ class LibreTranslateResponse(BaseModel):
     translatedText: Union[str, list[str]]
     detectedLanguage: Union[DetectedLanguage, list[DetectedLanguage], None] = None
     alternatives: Union[list[str], list[list[str]], None] = None
+    # beyond LibreTranslate's fields (its clients ignore them): which engine answered, so a chat-model
+    # fallback for a pair no dedicated model covers is never passed off as a dedicated translation
+    engine: Optional[str] = None
+    """e.g. "bergamot", or "llm:qwen2.5-coder-0.5b" for the chat-model fallback; "+"-joined routes."""
+    quality: Optional[Literal["high", "lower"]] = None
+    """"lower" when the chat model translated any part."""
 
 
 class LanguageInfo(BaseModel):
@@ -152,12 +158,6 @@ class DetectionList(RootModel[list[DetectedLanguage]]):
 
 class DetectRequest(FormWire):
     q: str = Field(max_length=100_000)
-    # beyond LibreTranslate's fields (its clients ignore them): which engine answered, so a chat-model
-    # fallback for a pair no dedicated model covers is never passed off as a dedicated translation
-    engine: Optional[str] = None
-    """e.g. "bergamot", or "llm:qwen2.5-coder-0.5b" for the chat-model fallback; "+"-joined routes."""
-    quality: Optional[Literal["high", "lower"]] = None
-    """"lower" when the chat model translated any part."""
     api_key: Optional[str] = None
 
 
