@@ -219,3 +219,27 @@ def test_forget_a_connector_covers_every_app_it_stored_under(
     assert forget(mem, RecentFiles(), Caller.user()) == 1
     assert [e.title for e in events_of(mem)] == ["keep me"]
     assert load_status(mem, "recent-files") == {}
+
+
+def test_a_running_daemon_runs_enabled_connectors(make_memory: Any, tmp_path: Path, home: Path) -> None:
+    from assistant.services import Services
+    from runtime.config import Config
+    from tests.daemon.conftest import start_daemon, stop_daemon
+
+    root = tmp_path / "d"
+    cfg = Config.from_env({"ASSISTANT_HOME": str(root)})
+    xbel = home / "recently-used.xbel"
+    xbel.write_text(XBEL.format(path=home / "minutes.odt", t=_iso(time.time() - 30)))
+    ConnectorConfig(cfg.config_dir).update("recent-files", enabled=True, paths=(str(xbel),))
+    mem = make_memory()
+    services = Services(cfg, overrides={"memory": mem})
+    d = start_daemon(root, services)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not events_of(mem):
+            time.sleep(0.1)
+        assert [(e.app, e.title) for e in events_of(mem)] == [("gedit", "minutes.odt")]
+        assert "recent-files" in d.app.state.connectors.tasks
+    finally:
+        stop_daemon(d)
+    assert d.app.state.connectors.tasks == {}  # stopped with the server
