@@ -23,6 +23,7 @@ from assistant.daemon.apps import AppIdentity
 from assistant.daemon.errors import BadRequest
 from assistant.daemon.handlers import HandlerContext
 
+MAX_AUDIO_FILE = 256 * 2**20
 Run = Callable[[HandlerContext, AppIdentity, Any], Awaitable[BaseModel]]
 
 
@@ -126,12 +127,10 @@ def _transcribe_sync(ctx: HandlerContext, body: TranscribeInput) -> TranscribeOu
         raise BadRequest(
             f"{body.path} is not a file", "give the absolute path of an audio file", field="path"
         )
-    if path.stat().st_size > ctx.settings.max_body_bytes:
+    if path.stat().st_size > MAX_AUDIO_FILE:
         raise BadRequest(
-            f"{body.path} is over the daemon's {ctx.settings.max_body_bytes}-byte limit",
-            "cut the recording shorter",
-            field="path",
-        )
+            f"{body.path} is over {MAX_AUDIO_FILE // 2**20} MB", "cut the recording shorter", field="path"
+        )  # its length is capped too, by the daemon's max_audio_seconds, while decoding
     rt = ctx.services.runtime
     installed = {m.id: m.roles for m in rt.store.list()}
     model = stt_model("whisper-1", "transcribe", body.language, rt.store.catalog, installed)

@@ -133,3 +133,26 @@ def test_stdio_refuses_without_a_token(tmp_path: Path) -> None:
         [sys.executable, "-m", "assistant.cli", "mcp"], env=env, capture_output=True, text=True, timeout=60
     )
     assert r.returncode != 0 and "ASSISTANT_TOKEN" in r.stderr + r.stdout
+
+
+@pytest.mark.real_model
+@pytest.mark.filterwarnings("ignore:no OS keyring")
+async def test_http_skill_tools_on_real_models(daemon: Daemon, smollm_id: str, tmp_path: Path) -> None:
+    from tests.skills.speech.helpers import ENGLISH, speak
+
+    wav = tmp_path / "talk.wav"
+    speak(ENGLISH, wav)
+    async with http_session(daemon, "admin") as s:
+        heard = await s.call_tool("transcribe", {"path": str(wav), "language": "en"})
+        assert not heard.isError, heard.content
+        text = (heard.structuredContent or {})["text"].lower()
+        assert "lazy" in text and "speaker" in text  # tiny.en on espeak: the plain words come through
+        missing = await s.call_tool("transcribe", {"path": str(tmp_path / "nope.wav")})
+        assert missing.isError and "field path" in missing.content[0].text  # type: ignore[union-attr]
+        done = await s.call_tool("autocomplete", {"prefix": "Dear Maria, thank you for", "budget_ms": 5000})
+        assert not done.isError, done.content
+        assert done.structuredContent is not None and "suggestions" in done.structuredContent
+        said = await s.call_tool("ask", {"question": "Name a colour.", "grounding": False})
+        assert not said.isError, said.content
+        assert said.structuredContent and said.structuredContent["answer"].strip()
+        assert said.structuredContent["grounded"] is False
