@@ -51,7 +51,7 @@ def process_start(pid: int) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return "_".join(out.stdout.split()) or None  # one word: the pid file is "PID START"
 
 
 def write_pid_file(settings: DaemonConfig) -> None:
