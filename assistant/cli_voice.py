@@ -71,7 +71,7 @@ def say(cfg: Config, text: str | None, out: str | None, voice_id: str | None, sp
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the spoken answers to a WAV file.")
 @click.option("--push-to-talk", "ptt", is_flag=True, help="Press Enter to start and to stop talking.")
 @click.option("--voice", "voice_id", default=None, help="Voice id (default: piper-joe-medium).")
-@click.option("--model", default=None, help="Chat model id (default: the configured chat model).")
+@click.option("--model", default=None, help="Chat model id (default: the role planner's voice model).")
 @click.option("--no-barge-in", is_flag=True, help="Let answers finish even when you speak over them.")
 @click.option("--events", is_flag=True, help="Print every event with its time and the latency split.")
 @click.pass_obj
@@ -115,13 +115,14 @@ def voice(
     )
     services = _services(cfg)
     heard = 0
+    answering: set[int] = set()
     try:
         with services.skill("voice").loop(options, Caller.user(), voice_id or DEFAULT_VOICE) as loop:
             if ptt and source.realtime and not use_stdin:
                 _enter_toggles(loop)
             for ev in loop.run(source, sink):
                 heard += ev.kind == "transcript"
-                _show(ev, events)
+                _show(ev, events, answering)
         if out and heard:
             sink.save(out)
             err_console.print(f"wrote {out}", highlight=False)
@@ -149,7 +150,8 @@ def _enter_toggles(loop: Any) -> None:
     threading.Thread(target=read, daemon=True).start()
 
 
-def _show(ev: Any, verbose: bool) -> None:
+def _show(ev: Any, verbose: bool, answering: set[int]) -> None:
+    """Print one loop event; `answering` holds the turns whose "assistant>" prefix is printed."""
     if verbose:
         extra = f" {ev.stats.to_dict()}" if ev.stats is not None else ""
         text = "" if ev.kind == "audio" and not verbose else ev.text.replace("\n", " | ")
@@ -157,12 +159,15 @@ def _show(ev: Any, verbose: bool) -> None:
         return
     if ev.kind == "transcript":
         console.print(f"[bold green]you>[/] {ev.text}", highlight=False)
-        console.print("[bold blue]assistant>[/] ", end="")
+        answering.discard(ev.turn)
     elif ev.kind == "token":
+        if ev.turn not in answering:
+            console.print("[bold blue]assistant>[/] ", end="")
+            answering.add(ev.turn)
         sys.stdout.write(ev.text)
         sys.stdout.flush()
     elif ev.kind == "resolved":
-        err_console.print(f"\n[dim]({ev.text})[/]", highlight=False)
+        err_console.print(f"[dim]({ev.text})[/]", highlight=False)
     elif ev.kind == "citations":
         click.echo()
         for line in ev.text.splitlines():

@@ -109,6 +109,9 @@ class VoiceSkill:
             options = replace(
                 options, chat=replace(options.chat, model=self.services.runtime.model_for("voice"))
             )
+        if options.chat.model is not None:
+            with self.services.runtime.scheduler.use(options.chat.model):
+                pass  # load the chat model now, so the first answer does not wait for it
         with self.voice(voice_id) as engine:
             context = ConversationContext(memory=memory, caller=caller)
             yield VoiceLoop(self.transcriber(stt), chat, engine, options, context, caller)
