@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from assistant.cli import main
 from assistant.services import Services
 from runtime.config import Config
-from tests.daemon.conftest import Daemon, start_daemon, stop_daemon
+from tests.daemon.helpers import Daemon, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.real_model
 

@@ -224,7 +224,7 @@ def test_forget_a_connector_covers_every_app_it_stored_under(
 def test_a_running_daemon_runs_enabled_connectors(make_memory: Any, tmp_path: Path, home: Path) -> None:
     from assistant.services import Services
     from runtime.config import Config
-    from tests.daemon.conftest import start_daemon, stop_daemon
+    from tests.daemon.helpers import start_daemon, stop_daemon
 
     root = tmp_path / "d"
     cfg = Config.from_env({"ASSISTANT_HOME": str(root)})
