@@ -77,12 +77,13 @@ class TimelineSink:
         return heard
 
     def audio(self) -> np.ndarray:
-        """Return every answer as heard, joined with short silences."""
+        """Return every answer as heard, each after a short silence (speech from the very first
+        sample is often misheard by recognisers, Whisper included)."""
         gap = np.zeros(int(self.gap * self.sample_rate), np.float32)
         out: list[np.ndarray] = []
         for _, parts in self.turns:
             if parts and sum(len(p) for p in parts):
-                out += [*(([gap]) if out else []), *parts]
+                out += [gap, *parts]
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def save(self, path: Path | str) -> Path:
