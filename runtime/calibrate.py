@@ -59,6 +59,7 @@ class Calibration:
     n_params: int  # parameters, read from the loaded model (0 when unknown)
     prompt_tokens: int  # prompt length the speed was measured on
     measured_at: float  # unix seconds
+    load: float = 0.0  # 1-minute load average per core while measuring (> 1: other work competed)
 
     def ttft(self, prompt_tokens: int) -> float:
         """Return the expected seconds to the first token for an uncached prompt of this length."""
@@ -111,6 +112,7 @@ def _from_dict(d: dict[str, object]) -> Calibration:
         n_params=int(d.get("n_params", 0)),  # type: ignore[call-overload]
         prompt_tokens=int(d.get("prompt_tokens", 0)),  # type: ignore[call-overload]
         measured_at=float(d.get("measured_at", 0.0)),  # type: ignore[arg-type]
+        load=float(d.get("load", 0.0)),  # type: ignore[arg-type]
     )
 
 
@@ -176,7 +178,15 @@ def calibration_from(model_id: str, key: CalibrationKey, stats: GenerationStats,
         n_params=params,
         prompt_tokens=stats.evaluated_prompt_tokens,
         measured_at=time.time(),
+        load=round(_load_per_core(), 2),
     )
+
+
+def _load_per_core() -> float:
+    try:
+        return os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:  # not on every platform
+        return 0.0
 
 
 # -- glue: from the runtime's store, facts and config to the role planner's inputs ------------------

@@ -105,7 +105,9 @@ def roles_table(roles: Mapping[str, RoleChoice], calibrations: Sequence[Calibrat
         t.add_row(role, c.model_id + (" (forced)" if c.forced else ""), c.target, mark[c.meets], c.reason)
     if calibrations:
         t.caption = "calibrated: " + "; ".join(
-            f"{c.model_id} {c.prompt_tps:.0f} prompt tok/s, {c.gen_tps:.1f} gen tok/s" for c in calibrations
+            f"{c.model_id} {c.prompt_tps:.0f} prompt tok/s, {c.gen_tps:.1f} gen tok/s"
+            + (f" (machine busy: load {c.load:.1f} per core)" if c.load > 1.0 else "")
+            for c in calibrations
         )
     return t
 

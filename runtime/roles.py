@@ -196,6 +196,15 @@ def choose(
         c = best[1]
         measured = next(v.measured for v in verdicts if v.model_id == c.model_id)
         why = f"no installed model meets the target ({target}); {c.model_id} comes closest: {measured}"
+        default_measured = next((v.measured for v in verdicts if v.model_id == default), None)
+        if default_measured is not None and role != "autocomplete":
+            # too slow everywhere: trading the configured model's answers for a weaker one's speed
+            # is not the planner's call, so the default stays, marked as missing its target
+            why = (
+                f"no installed model meets the target ({target}): {default} (the configured default) "
+                f"measures {default_measured}; fastest: {c.model_id}, {measured}"
+            )
+            return RoleChoice(role, default, why, target, False, considered=considered)
         return RoleChoice(role, c.model_id, why, target, False, considered=considered)
     why = (
         f"no speed measured on this device and build yet, so the configured default {default} serves it; "

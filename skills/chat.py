@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generator, Protocol, Sequence
 
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats
-from skills.chat_context import best_match, describe, rank
+from skills.chat_context import best_match, describe, rank, read_question
 
 log = logging.getLogger(__name__)
 REF = re.compile(r"\[(\d{1,2})\]")
@@ -148,6 +148,9 @@ class ChatSkill:
             return []
         # a small model picks the wrong record when near-misses sit beside a clear winner: give it
         # only the records that score close to the best
+        q = read_question(question, time.time())
+        if q.people or q.latest:
+            return [ranked[0].event]  # "what did Ana ask", "the latest ...": one record is the answer
         top = ranked[0].score
         return [r.event for r in ranked if r.score >= top - CLOSE * max(1.0, top)]
 

@@ -133,7 +133,7 @@ def test_an_app_without_memory_read_gets_plain_chat_and_is_told(grounded_daemon:
 
 def test_bad_grounding_options_are_refused_naming_the_field(grounded_daemon: Any) -> None:
     d, tokens, _ = grounded_daemon
-    with pytest.raises(openai.BadRequestError) as err:
+    with pytest.raises(openai.UnprocessableEntityError) as err:
         _client(d, tokens["reader"]).chat.completions.create(
             model=Q05,
             messages=[{"role": "user", "content": "hi"}],

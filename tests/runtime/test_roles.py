@@ -93,10 +93,14 @@ def test_targets_are_settings() -> None:
     assert cfg.chat_min_tps == 12.0
 
 
-def test_when_no_model_meets_the_target_the_closest_wins_and_it_is_marked() -> None:
-    slow = machine({B15: (5.0, 2.0), B05: (40.0, 6.0)})
+def test_when_no_model_meets_the_target_the_default_stays_marked_as_missing_it() -> None:
+    slow = machine({B15: (5.0, 2.0), B05: (40.0, 6.0), SMOL: (90.0, 7.0)})
     c = choose("chat", slow, RoleTargets(), B05)
     assert c.model_id == B05 and c.meets is False and "no installed model meets" in c.reason
+    assert "fastest: smollm2-135m" in c.reason
+    # without the default among them, the closest one serves
+    c = choose("chat", machine({B15: (5.0, 2.0), SMOL: (90.0, 7.0)}), RoleTargets(), B05)
+    assert c.model_id == SMOL and c.meets is False
 
 
 def test_uncalibrated_models_keep_the_configured_default_and_say_how_to_measure() -> None:
