@@ -187,3 +187,28 @@ def test_noise_is_not_speech_in_push_to_talk(tmp_path: Path) -> None:
     )
     kinds = [e.kind for e in loop.run(ArraySource(noise), TimelineSink())]
     assert kinds == ["listening", "no_speech", "done"] and chat.seen == []
+
+
+def test_push_to_talk_takes_what_is_heard_between_press_and_release(
+    two_questions: tuple[np.ndarray, float],
+) -> None:
+    import threading
+
+    audio, _ = two_questions
+    heard: list[float] = []
+
+    def transcribe(a: np.ndarray) -> str:
+        heard.append(len(a) / 16000)
+        return "a question"
+
+    chat = FakeChat("An answer.")
+    loop = VoiceLoop(transcribe, chat, FakeTtsEngine(), VoiceOptions(mode="push-to-talk"))
+    # held from 0.5 s to 1.5 s of the live stream, then nothing is taken until the stream ends
+    threading.Timer(0.5, loop.press).start()
+    threading.Timer(1.5, loop.release).start()
+    kinds = [
+        e.kind
+        for e in loop.run(LiveSource(audio[: 3 * 16000], AudioOptions(chunk_seconds=0.1)), TimelineSink())
+    ]
+    assert kinds.count("transcript") == 1 and kinds[-1] == "done"
+    assert len(heard) == 1 and 0.7 <= heard[0] <= 1.3

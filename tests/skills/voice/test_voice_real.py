@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import pytest
 
 from runtime.audio import FileSource
@@ -67,3 +69,17 @@ def test_follow_up_resolves_her_from_the_previous_turn(
     done = next(e for e in second if e.kind == "turn_done")
     assert "sarah" in words(done.text), done.text
     assert loop.context.turns[-2].people == ("Sarah Miller",)
+
+
+def test_long_text_is_spoken_sentence_by_sentence(piper_voice: Any) -> None:
+    text = "Good morning. Your first meeting is at ten. Dr. Lima moved lunch to 12.30 pm! Is that fine?"
+    chunks = piper_voice.synthesize(text)
+    first = next(chunks)  # ready before the rest of the text is synthesised
+    assert first.text == "Good morning." and 0.4 < first.duration < 2.0 and first.sample_rate == 22050
+    rest = list(chunks)
+    assert [c.text for c in rest] == [
+        "Your first meeting is at ten.",
+        "Dr. Lima moved lunch to 12.30 pm!",
+        "Is that fine?",
+    ]
+    assert all(np.abs(c.samples).max() > 0.1 for c in [first, *rest])
