@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from skills.host import SkillHost
 from skills.voice.context import ConversationContext
 from skills.voice.loop import TurnStats, VoiceEvent, VoiceLoop, VoiceOptions
 from skills.voice.sinks import SpeakerSink, TimelineSink
+
+if TYPE_CHECKING:
+    from skills.host import SkillHost
 
 __all__ = [
     "DEFAULT_VOICE",
