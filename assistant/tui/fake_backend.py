@@ -145,3 +145,7 @@ class FakeBackend(Backend):
 
     def close(self) -> None:
         pass
+
+
+# the type checker refuses an abstract class here, so a Backend method the fake lacks fails the check
+_IMPLEMENTS_BACKEND: type[Backend] = FakeBackend
