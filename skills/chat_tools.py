@@ -76,7 +76,8 @@ class Turn:
 
 @dataclass(frozen=True)
 class ToolCallEvent(TokenEvent):
-    """Streamed when the model has finished writing its tool calls (text is empty)."""
+    """Streamed as soon as the model has finished writing a call (text is empty); parallel calls
+    come one event each, in order."""
 
     calls: tuple[ToolCall, ...] = ()
 
@@ -372,18 +373,26 @@ class ToolChat:
             constrained = replace(
                 opts, grammar=grammar, json_schema=None, max_tokens=max(1, opts.max_tokens - used)
             )
-            pieces: list[str] = []
+            known = {t.name for t in tools}
+            text_so_far, sent = "", 0
             gen = engine.stream(prompt + text + OPEN, constrained, cancel)
             while True:
                 try:
-                    pieces.append(next(gen).text)
+                    ev = next(gen)
                 except StopIteration as stop:
                     second: GenerationStats = stop.value
                     break
-            calls = parse_calls("".join(pieces), {t.name for t in tools})
-            stats = _merge(first, second, "tool_calls" if calls else second.finish_reason)
-            if calls:
-                yield ToolCallEvent("", stats.completion_tokens, tuple(calls))
+                text_so_far += ev.text
+                if text_so_far.count(CLOSE) > sent:  # a call is complete: send it now, whole
+                    done = parse_calls(text_so_far, known)[sent:]
+                    if done:
+                        yield ToolCallEvent("", ev.token_count, tuple(done))
+                        sent += len(done)
+            rest = parse_calls(text_so_far, known)[sent:]  # a last call the stream ended right after
+            if rest:
+                yield ToolCallEvent("", second.completion_tokens, tuple(rest))
+                sent += len(rest)
+            stats = _merge(first, second, "tool_calls" if sent else second.finish_reason)
             self.runtime.scheduler.record(model, stats)
             return stats
 

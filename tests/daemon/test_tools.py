@@ -197,3 +197,68 @@ def test_what_cannot_be_honoured_is_refused(daemon: Daemon, extra: dict[str, Any
         r = c.post("/v1/chat/completions", json={"model": QWEN, "messages": ASK, **extra})
     assert r.status_code == 400, r.text
     assert r.json()["error"]["field"] == field
+
+
+# -- the logic under the daemon, without a model -------------------------------------------------------
+def test_render_uses_qwens_tool_format() -> None:
+    from skills.chat_tools import Tool, ToolCall, Turn, render
+
+    tool = Tool("get_time", "Get the time", {"type": "object", "properties": {"tz": {"type": "string"}}})
+    msgs = render(
+        [
+            Turn("user", "Time in Lisbon?"),
+            Turn("assistant", "", (ToolCall("c1", "get_time", '{"tz": "Europe/Lisbon"}'),)),
+            Turn("tool", "10:00", tool_call_id="c1"),
+            Turn("tool", "11:00", tool_call_id="c2"),
+        ],
+        [tool],
+        True,
+    )
+    assert [m.role for m in msgs] == ["system", "user", "assistant", "user"]
+    assert "<tools>\n" + json.dumps(tool.spec()) + "\n</tools>" in msgs[0].content
+    assert (
+        msgs[2].content
+        == '<tool_call>\n{"name": "get_time", "arguments": {"tz": "Europe/Lisbon"}}\n</tool_call>'
+    )
+    assert (
+        msgs[3].content
+        == "<tool_response>\n10:00\n</tool_response>\n<tool_response>\n11:00\n</tool_response>"
+    )
+    assert all("<tools>" not in m.content for m in render([Turn("user", "hi")], [tool], False))
+
+
+def test_parse_calls_drops_a_call_cut_short() -> None:
+    from skills.chat_tools import parse_calls
+
+    text = (
+        '\n{"name": "a", "arguments": {"x": 1}}\n</tool_call>\n<tool_call>\n{"name": "a", "arguments": {"x"'
+    )
+    calls = parse_calls(text, {"a"})
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [("a", {"x": 1})]
+    assert parse_calls('\n{"name": "other", "arguments": {}}\n</tool_call>', {"a"}) == []
+
+
+def test_call_grammar_compiles_with_defs_from_several_tools() -> None:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    from skills.chat_tools import Tool, calls_grammar
+
+    point = {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}
+    tools = [
+        Tool(
+            "a",
+            parameters={"type": "object", "properties": {"p": {"$ref": "#/$defs/P"}}, "$defs": {"P": point}},
+        ),
+        Tool(
+            "b",
+            parameters={
+                "type": "object",
+                "properties": {"p": {"$ref": "#/definitions/P"}},
+                "definitions": {"P": {"type": "string"}},
+            },
+        ),
+    ]
+    gbnf = calls_grammar(tools, parallel=True)
+    # each tool's P stays its own: a's is an object, b's a plain string
+    assert "call-0-arguments-p ::= t0-P" in gbnf and "call-1-arguments-p ::= string" in gbnf
+    LlamaGrammar.from_string(gbnf, verbose=False)
