@@ -222,7 +222,6 @@ CHAT = Endpoint(
     stream=ChatResponse,
     stream_media_type="application/x-ndjson",
     summary="Ollama chat: NDJSON stream by default, or one object with stream: false; tools and format.",
-    from_text=lambda text: {"messages": [{"role": "user", "content": text}], "stream": False, "model": ""},
 )
 GENERATE = Endpoint(
     "ollama.generate",
