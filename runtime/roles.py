@@ -35,6 +35,9 @@ class RoleTargets:
     voice_min_tps: float = 5.0  # and keeps ahead of speech (~3 tokens/s spoken)
     autocomplete_min_tps: float = 30.0  # a word (2-3 tokens) inside a ~100 ms keystroke budget
     fim_min_tps: float = 20.0  # a short code infill inside the 80 ms + background budget
+    # chat, grounded and voice answers need a model this big: SmolLM2-135M streams fast but gets
+    # everyday facts wrong, so speed alone must not hand it the conversation
+    chat_min_params: int = 300_000_000
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,14 @@ def choose(
         why = f"forced by {forced_by}" if forced_by else "forced by configuration"
         return RoleChoice(role, forced, why, target, None, forced=True)
     able = [c for c in candidates if NEEDS[role] in c.roles]
+    small: list[Verdict] = []
+    if role in ("chat", "grounded", "voice"):
+        small = [
+            Verdict(c.model_id, False, f"too small to answer reliably ({c.capability / 1e6:.0f}M parameters)")
+            for c in able
+            if c.capability < targets.chat_min_params
+        ]
+        able = [c for c in able if c.capability >= targets.chat_min_params]
     # autocomplete wants the fastest model; every other role the most capable one that is fast enough
     if role == "autocomplete":
         able.sort(key=lambda c: -(c.calibration.gen_tps if c.calibration else 0.0))
@@ -166,7 +177,7 @@ def choose(
             chosen = c
         if best is None or score > best[0]:
             best = (score, c)
-    considered = tuple(verdicts)
+    considered = tuple(verdicts + small)
     missed = [v for v in verdicts if v.meets is False and (chosen is None or v.model_id != chosen.model_id)]
     if chosen is not None:
         measured = next(v.measured for v in verdicts if v.model_id == chosen.model_id)
@@ -197,7 +208,7 @@ def choose(
         measured = next(v.measured for v in verdicts if v.model_id == c.model_id)
         why = f"no installed model meets the target ({target}); {c.model_id} comes closest: {measured}"
         default_measured = next((v.measured for v in verdicts if v.model_id == default), None)
-        if default_measured is not None and role != "autocomplete":
+        if default_measured is not None and role != "autocomplete" and c.model_id != default:
             # too slow everywhere: trading the configured model's answers for a weaker one's speed
             # is not the planner's call, so the default stays, marked as missing its target
             why = (
