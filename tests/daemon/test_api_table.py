@@ -48,7 +48,8 @@ def test_readme_lists_every_route_with_its_scope() -> None:
 
 def main() -> None:
     text = README.read_text()
-    README.write_text(text.replace(block(text), render()))
+    old = f"{START}\n{block(text)}\n{END}"  # the whole block with its markers: replaced once, nowhere else
+    README.write_text(text.replace(old, f"{START}\n{render()}\n{END}", 1))
 
 
 if __name__ == "__main__":
