@@ -153,8 +153,19 @@ def parse_time(text: str, now: float | None = None) -> TimeCue | None:
         for i, name in enumerate(WEEKDAYS):
             if f" {name} " in s:
                 back = (time.localtime(now).tm_wday - i) % 7
+                if back == 0 and re.search(rf" (last|previous) {name} ", s):
+                    back = 7  # "last Friday", said on a Friday
                 offset, when = back, f"on {name.capitalize()}"
                 break
+    if offset is None and re.search(r" (weekend|saturday and sunday) ", s):
+        wday = time.localtime(now).tm_wday  # Monday 0
+        back = (wday - 5) % 7  # days since the latest Saturday
+        if back <= 1 and re.search(r" (last|previous) weekend ", s):
+            back += 7
+        sat = day(back)
+        return TimeCue(
+            sat, min(day(back - 2) if back >= 2 else now + 60, now + 60), "at the weekend", 6 * HOUR
+        )
     if offset is None and re.search(r" (last|past|previous) week ", s):
         return TimeCue(today - 9 * DAY, today - 3 * DAY, "last week", 2 * DAY)
     if offset is None and re.search(r" (this week|past few days|last few days|lately|recently) ", s):
@@ -165,7 +176,15 @@ def parse_time(text: str, now: float | None = None) -> TimeCue | None:
     # which part of the day
     part: tuple[float, float] | None = None
     pword = ""
-    if " last night " in s:
+    m = re.search(r" (?:at|around|about) (\d{1,2})(?:[ :h](\d{2}))? ?(am|pm|h|o clock)? ", s)
+    if m and (m.group(3) or m.group(2) or " at " in m.group(0)):
+        hour = int(m.group(1)) % 24 + (12 if m.group(3) == "pm" and int(m.group(1)) < 12 else 0)
+        hour += int(m.group(2) or 0) / 60
+        if hour < 24:
+            part, pword = (hour - 1.0, hour + 1.0), m.group(0).strip()
+    if part is not None:
+        pass
+    elif " last night " in s:
         part, pword = (18.0, 28.0), "night"
     elif re.search(r" before lunch ", s):
         part, pword = (7.0, 12.5), "before lunch"

@@ -144,7 +144,19 @@ ASK_VERBS = {
     "proposed",
     "recommended",
 }
-MEETING_VERBS = {"attending", "attended", "coming", "invited", "joining", "joined", "organised", "organized"}
+MEETING_VERBS = {
+    "attending",
+    "attended",
+    "coming",
+    "invited",
+    "joining",
+    "joined",
+    "organised",
+    "organized",
+    "meet",
+    "met",
+    "meeting",
+}
 GRAMMAR = {
     "had",
     "have",
@@ -514,10 +526,13 @@ class Resolver:
             if n:
                 score += 4.0 * n / len(ctx_terms)
                 why.append("what the conversation was about")
-        kind_hit = e.kind in ref.kinds
+        kind_hit = e.kind in ref.kinds or (
+            "url" in ref.kinds and e.kind == "message" and "http" in e.body  # "the link Ana sent"
+        )
         if kind_hit:
             score += 2.0
-            why.append(f"a {e.kind} event, as '{ref.kind_words[ref.kinds.index(e.kind)]}' asks")
+            word = ref.kind_words[ref.kinds.index(e.kind if e.kind in ref.kinds else "url")]
+            why.append(f"a {e.kind} event, as '{word}' asks")
         ext_hit = None
         if ref.extensions:
             where = " ".join((head, e.body[:500].lower()))

@@ -180,6 +180,13 @@ def test_time_phrases() -> None:
     week = parse_time("last week", now)
     assert week is not None and week.until <= now - 2 * DAY
     assert parse_time("that file", now) is None
+    # 2026-12-03 is a Thursday
+    weekend = parse_time("the photos from the weekend", now)
+    assert weekend is not None and (weekend.since, weekend.until) == (today - 5 * DAY, today - 3 * DAY)
+    thu = parse_time("last Thursday", now)
+    assert thu is not None and thu.since == today - 7 * DAY
+    three = parse_time("the call at 3pm yesterday", now)
+    assert three is not None and (three.since, three.until) == (today - DAY + 14 * H, today - DAY + 16 * H)
 
 
 def test_context_through_the_daemon(tmp_path: Path) -> None:
