@@ -410,7 +410,9 @@ def main() -> None:
                 d_, i_ = stream_rate(c, args.tokens, MODEL), inproc.rate(args.tokens)
                 s_ = stream_rate(server, args.tokens, MODEL) if server is not None else float("nan")
                 if run:
-                    daemon_tps.append(d_), inproc_tps.append(i_), server_tps.append(s_)
+                    daemon_tps.append(d_)
+                    inproc_tps.append(i_)
+                    server_tps.append(s_)
                     print(f"run {run}: daemon {d_:.1f}, in-process {i_:.1f}, llama_cpp.server {s_:.1f} tok/s")
         inproc.rt.close()
         if server is not None:
