@@ -354,6 +354,8 @@ class ToolChat:
             tools = [t for t in tools if t.name == choice]
         use_tools = bool(tools) and choice != "none"
         messages = render(turns, tools, use_tools)
+        # the runtime refuses a model it holds for another purpose (Whisper, MiniLM), as its chat() does
+        model = getattr(self.runtime, "_text_model", lambda m: m)(model)
         with self.runtime.scheduler.use(model) as engine:
             prompt, stops = engine.chat_prompt(messages)
             opts = replace(options, stop=tuple(options.stop) + stops)
