@@ -11,7 +11,8 @@ schema or status codes, and any operation that refuses most of what its schema a
 takes well under a minute and a failure reproduces.
 
 Deeper run (README, "Fuzzing"): ASSISTANT_FUZZ_EXAMPLES=200 ASSISTANT_FUZZ_PHASES=examples,coverage,fuzzing
-ASSISTANT_FUZZ_REPORT=benchmarks/results/fuzz pytest tests/daemon/test_schemathesis.py.
+ASSISTANT_FUZZ_REPORT=benchmarks/results/fuzz ASSISTANT_FUZZ_TIMEOUT=7200 pytest --timeout=0
+tests/daemon/test_schemathesis.py.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ REAL_EXAMPLES = int(os.environ.get("ASSISTANT_FUZZ_REAL_EXAMPLES", "8"))
 # The coverage phase (boundary values of every field, every method) is not bounded by the example
 # count: about 2,200 cases, two minutes here. CI runs the bounded phases; the deeper run adds it.
 PHASES = os.environ.get("ASSISTANT_FUZZ_PHASES", "examples,fuzzing")
+RUN_TIMEOUT = float(os.environ.get("ASSISTANT_FUZZ_TIMEOUT", "900"))  # seconds for one schemathesis run
 CHECKS = ",".join(
     (
         "not_a_server_error",
@@ -112,7 +114,7 @@ def run_schemathesis(
     if include:
         cmd += ["--include-path-regex", include]
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", SCHEMATHESIS_HOOKS=HOOKS)
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     result: dict[str, Any] = json.loads(report.read_text()) if report.exists() else {}
     result["output"] = proc.stdout + proc.stderr
     result["returncode"] = proc.returncode
