@@ -156,3 +156,15 @@ async def test_http_skill_tools_on_real_models(daemon: Daemon, smollm_id: str, t
         assert not said.isError, said.content
         assert said.structuredContent and said.structuredContent["answer"].strip()
         assert said.structuredContent["grounded"] is False
+
+
+async def test_sdk_client_without_a_token_is_refused(mcp_daemon: Daemon) -> None:
+    import anyio
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        with pytest.raises(Exception) as err:  # the SDK surfaces the 401 from its transport task
+            async with streamable_http_client(f"{mcp_daemon.url}/mcp", http_client=http) as (read, write, _):
+                async with ClientSession(read, write) as s:
+                    with anyio.fail_after(20):
+                        await s.initialize()
+    assert "401" in repr(err.value) or "Unauthorized" in repr(err.value), repr(err.value)
