@@ -178,7 +178,7 @@ def parse_time(text: str, now: float | None = None) -> TimeCue | None:
     pword = ""
     m = re.search(r" (?:at|around|about) (\d{1,2})(?:[ :h](\d{2}))? ?(am|pm|h|o clock)? ", s)
     if m and (m.group(3) or m.group(2) or " at " in m.group(0)):
-        hour = int(m.group(1)) % 24 + (12 if m.group(3) == "pm" and int(m.group(1)) < 12 else 0)
+        hour: float = int(m.group(1)) % 24 + (12 if m.group(3) == "pm" and int(m.group(1)) < 12 else 0)
         hour += int(m.group(2) or 0) / 60
         if hour < 24:
             part, pword = (hour - 1.0, hour + 1.0), m.group(0).strip()
