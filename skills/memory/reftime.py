@@ -107,6 +107,37 @@ def _num(word: str) -> float:
     return float(w) if w.isdigit() else float(NUMBERS.get(w, 1))
 
 
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+
+
+def _date(text: str, now: float) -> float | None:
+    """Return local noon of a date the text names (2026-11-30, "Nov 30", "30 November"), in the past."""
+    low = text.lower()
+    m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", low)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        m = re.search(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?\b", low) or re.search(
+            rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH}", low
+        )
+        if not m:
+            return None
+        a, b = m.group(1), m.group(2)
+        mon, d = (a, int(b)) if not a.isdigit() else (b, int(a))
+        mo = MONTHS.index(mon[:3]) + 1
+        y = time.localtime(now).tm_year
+    try:
+        t = time.mktime((y, mo, d, 12, 0, 0, 0, 0, -1))
+    except (OverflowError, ValueError):
+        return None
+    if not 1 <= d <= 31 or not 1 <= mo <= 12:
+        return None
+    if t > now + DAY and not re.search(r"\d{4}-", low):
+        t = time.mktime((y - 1, mo, d, 12, 0, 0, 0, 0, -1))  # "Dec 30" said in January: last year
+    return t
+
+
 def parse_time(text: str, now: float | None = None) -> TimeCue | None:
     """Return the time window a phrase names, or None if it names none."""
     now = time.time() if now is None else now
@@ -136,10 +167,14 @@ def parse_time(text: str, now: float | None = None) -> TimeCue | None:
             lo, hi = max(0.0, n - max(1.0, n * 0.35)), n + max(1.0, n * 0.35)
         return TimeCue(now - hi * HOUR, now - lo * HOUR, m.group(0).strip(), max(1.5 * HOUR, n * 0.3 * HOUR))
 
-    # which day: "yesterday", "N days ago", "on Monday", "today" (default when a part of day is named)
+    # which day: "yesterday", "N days ago", "on Monday", a date, "today" (default with a part of day)
     offset: int | None = None
     when = ""
-    m = re.search(rf" {_N} (day|days) ago ", s)
+    date = _date(text, now)
+    if date is not None:
+        offset = max(0, round((today - day_start(date)) / DAY))
+        when = time.strftime("on %Y-%m-%d", time.localtime(date))
+    m = None if date is not None else re.search(rf" {_N} (day|days) ago ", s)
     if m and m.group(1) not in ("few", "several", "couple", "couple of"):
         offset, when = int(_num(m.group(1))), m.group(0).strip()
     elif m:  # "a few days ago": a span, not a day

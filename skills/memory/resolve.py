@@ -207,6 +207,7 @@ GRAMMAR = {
     "you",
     "our",
 }
+SELF = frozenset({"me", "i", "you", "myself", "self", "user", "the user"})  # the user, never "who" or "her"
 CONTACT_COMPOUNDS = (
     "email address",
     "mail address",
@@ -495,7 +496,10 @@ class Resolver:
         if ref.terms or ctx_terms:  # tokenising is most of the cost: only when words are compared
             head_toks = set(map(_stem, tokens(head)))
             body_toks = set(
-                map(_stem, tokens(e.body[:3000] + " " + " ".join((*e.entities.people, *e.entities.places))))
+                map(
+                    _stem,
+                    tokens(" ".join((e.body[:3000], *e.entities.people, *e.entities.places, e.app))),
+                )
             )
         else:
             head_toks = body_toks = set()
@@ -561,9 +565,12 @@ class Resolver:
         if ref.deictic and not ref.terms and e.kind in ("file_opened", "url", "message"):
             score += 0.3  # "it", "that": things rather than commands or window titles
         entity = None
-        people = list(e.entities.people)
+        people = [p for p in e.entities.people if p.strip().lower() not in SELF]
         if e.kind == "contact" and not people and e.title:
             people = [e.title]
+        if len(people) > 1:  # the sender is the one the title or the start of the text names
+            lead = set(tokens(e.title + " " + e.body[:120]))
+            people.sort(key=lambda p: not (set(tokens(p)) & lead))
         named = self._named(ref, people)
         if named:
             entity, frac = named

@@ -185,6 +185,9 @@ def test_time_phrases() -> None:
     assert weekend is not None and (weekend.since, weekend.until) == (today - 5 * DAY, today - 3 * DAY)
     thu = parse_time("last Thursday", now)
     assert thu is not None and thu.since == today - 7 * DAY
+    nov30 = parse_time("the meeting on Nov 30", now)
+    assert nov30 is not None and nov30.since == time.mktime((2026, 11, 30, 0, 0, 0, 0, 0, -1))
+    assert parse_time("the file from 2026-12-01", now).since == today - 2 * DAY  # type: ignore[union-attr]
     three = parse_time("the call at 3pm yesterday", now)
     assert three is not None and (three.since, three.until) == (today - DAY + 14 * H, today - DAY + 16 * H)
 
@@ -210,3 +213,18 @@ def test_context_through_the_daemon(tmp_path: Path) -> None:
     finally:
         stop_daemon(d)
         services.close()
+
+
+def test_who_answers_skip_the_user_and_prefer_the_named_sender(make_memory: Any) -> None:
+    mem = make_memory()
+    mem.push(
+        Caller("mail"),
+        {
+            "kind": "message",
+            "title": "Omar: the quarterly numbers?",
+            "body": "Can you send the quarterly numbers?",
+            "entities": {"people": ["Me", "Lena Fischer", "Omar Haddad"]},
+        },
+    )
+    top = mem.resolve(Caller.user(), "who asked for the quarterly numbers")[0]
+    assert top.entity == "Omar Haddad"
