@@ -22,200 +22,26 @@ from typing import Sequence
 
 from skills.memory.model import DAY, Candidate, Event, Filters, SearchOptions
 from skills.memory.names import ORG_WORDS, gender
+from skills.memory.refwords import (
+    APP_FAMILIES,
+    ASK_VERBS,
+    CONTACT_COMPOUNDS,
+    DEICTIC,
+    EXTENSIONS,
+    FAMILY_KIND,
+    GRAMMAR,
+    MEETING_VERBS,
+    PRONOUNS,
+    SELF,
+    TYPE_EXTS,
+    WORD_KINDS,
+)
 from skills.memory.reftime import WORDS as TIME_WORDS
 from skills.memory.reftime import TimeCue, parse_time
 from skills.memory.search import Searcher, where_clause
 from skills.memory.store import EVENT_COLS, MemoryStore, to_event
 from skills.memory.text import STOPWORDS, tokens
 
-KIND_WORDS = {
-    "file_opened": "file files document documents doc docs spreadsheet spreadsheets sheet workbook slides "
-    "presentation deck image photo picture screenshot folder opened editing edited",
-    "url": "page pages link links site website url article tab webpage browsing visited post blog",
-    "message": "message messages email emails mail mails text sms chat dm reply thread wrote sent attachment "
-    "attachments attached",
-    "contact": "contact contacts phone number address",
-    "calendar": "meeting meetings appointment invite invitation calendar call standup sync",
-    "note": "note notes memo",
-    "clipboard": "copied clipboard pasted snippet",
-    "x-git": "commit commits branch repo repository merged checkout",
-    "x-shell": "command commands ran terminal",
-}
-WORD_KINDS: dict[str, tuple[str, ...]] = {}
-for _k, _ws in KIND_WORDS.items():
-    for _w in _ws.split():
-        WORD_KINDS[_w] = (*WORD_KINDS.get(_w, ()), _k)
-# Words that name a file type: each implies its extensions.
-TYPE_EXTS = {
-    "spreadsheet": ("xlsx", "xls", "ods", "csv", "numbers"),
-    "spreadsheets": ("xlsx", "xls", "ods", "csv", "numbers"),
-    "sheet": ("xlsx", "xls", "ods", "csv"),
-    "workbook": ("xlsx", "xls", "ods"),
-    "excel": ("xlsx", "xls"),
-    "pdf": ("pdf",),
-    "document": ("docx", "doc", "odt", "rtf", "pdf"),
-    "doc": ("docx", "doc", "odt"),
-    "slides": ("pptx", "ppt", "odp", "key"),
-    "presentation": ("pptx", "ppt", "odp", "key"),
-    "deck": ("pptx", "ppt", "odp", "key", "pdf"),
-    "image": ("png", "jpg", "jpeg", "gif", "webp", "heic", "svg"),
-    "photo": ("jpg", "jpeg", "png", "heic"),
-    "picture": ("jpg", "jpeg", "png", "heic", "gif"),
-    "screenshot": ("png", "jpg"),
-    "video": ("mp4", "mov", "mkv", "webm"),
-    "archive": ("zip", "tar", "gz", "7z"),
-}
-EXTENSIONS = {
-    "pdf",
-    "docx",
-    "doc",
-    "xlsx",
-    "xls",
-    "csv",
-    "pptx",
-    "ppt",
-    "png",
-    "jpg",
-    "jpeg",
-    "txt",
-    "md",
-    "py",
-    "zip",
-    "mp3",
-    "mp4",
-    "odt",
-    "ods",
-    "odp",
-    "svg",
-    "gif",
-    "json",
-    "html",
-    "key",
-    "numbers",
-    "rtf",
-}
-PRONOUNS = {
-    "her": "f",
-    "she": "f",
-    "hers": "f",
-    "him": "m",
-    "he": "m",
-    "his": "m",
-    "them": "",
-    "they": "",
-    "someone": "",
-    "somebody": "",
-}
-DEICTIC = {"it", "that", "this", "those", "these", "there"}
-APP_FAMILIES = {
-    "browser": ("browser", "firefox", "chrome", "chromium", "safari", "edge", "brave", "vivaldi", "opera"),
-    "mail": ("mail", "email", "thunderbird", "outlook", "gmail", "evolution", "inbox"),
-    "editor": ("editor", "code", "vim", "emacs", "writer", "word", "gedit"),
-    "chat": ("chat", "slack", "signal", "telegram", "whatsapp", "matrix", "element", "discord", "teams"),
-    "terminal": ("terminal", "shell", "konsole", "iterm", "bash", "zsh"),
-}
-FAMILY_KIND = {"browser": "url", "mail": "message", "chat": "message", "terminal": "x-shell"}
-# Verbs that, after "who", ask for the person behind a message or request.
-ASK_VERBS = {
-    "sent",
-    "send",
-    "asked",
-    "ask",
-    "asking",
-    "wants",
-    "want",
-    "wanted",
-    "wrote",
-    "emailed",
-    "shared",
-    "requested",
-    "mentioned",
-    "said",
-    "told",
-    "needs",
-    "needed",
-    "forwarded",
-    "messaged",
-    "replied",
-    "invited",
-    "organised",
-    "organized",
-    "suggested",
-    "proposed",
-    "recommended",
-}
-MEETING_VERBS = {
-    "attending",
-    "attended",
-    "coming",
-    "invited",
-    "joining",
-    "joined",
-    "organised",
-    "organized",
-    "meet",
-    "met",
-    "meeting",
-}
-GRAMMAR = {
-    "had",
-    "have",
-    "was",
-    "were",
-    "is",
-    "are",
-    "looking",
-    "look",
-    "saw",
-    "seen",
-    "see",
-    "app",
-    "thing",
-    "one",
-    "ones",
-    "the",
-    "from",
-    "with",
-    "about",
-    "in",
-    "on",
-    "at",
-    "for",
-    "of",
-    "my",
-    "me",
-    "i",
-    "did",
-    "do",
-    "got",
-    "get",
-    "received",
-    "find",
-    "show",
-    "open",
-    "which",
-    "what",
-    "who",
-    "whom",
-    "whose",
-    "version",
-    "s",
-    "again",
-    "up",
-    "out",
-    "we",
-    "you",
-    "our",
-}
-SELF = frozenset({"me", "i", "you", "myself", "self", "user", "the user"})  # the user, never "who" or "her"
-CONTACT_COMPOUNDS = (
-    "email address",
-    "mail address",
-    "phone number",
-    "home address",
-    "mobile number",
-    "cell number",
-)
 CUE_WINDOW = 3000  # newest events each cue query reads (about 2 ms of rows)
 _QUOTE = re.compile(r"[\"“”'‘’]([^\"“”'‘’]{2,80})[\"“”'‘’]")
 
