@@ -28,10 +28,11 @@ log = logging.getLogger(__name__)
 REF = re.compile(r"\[(\d{1,2})\]")
 UNKNOWN = re.compile(r"\b(?:don't|do not|cannot|can't) (?:know|find|tell)\b|\bno records?\b", re.I)
 GROUNDED_RULES = (
-    "You answer the user's questions about their own activity from the numbered records they give you. "
-    "Reply with one full sentence that states the answer in your own words, then the number of the "
-    "record you used in square brackets at the end. Use only the records; if none answers, say you "
-    "don't know."
+    "You answer the user's questions about their own activity from numbered records of their apps: "
+    "messages the user received from the people named, files and pages the user opened, calendar "
+    'entries and notes. Speak to the user as "you". Reply with one full sentence that states the '
+    "answer in your own words, then the number of the record you used in square brackets at the end. "
+    "Use only the records; if none answers, say you don't know."
 )
 # records scoring within this share of the best one go to the model with it
 CLOSE = 0.2
@@ -304,7 +305,11 @@ def grounded_prompt(
             "six words that says what the record says, then the record number in brackets."
         )
     else:
-        ask = f"Records:\n{records}\n\nQuestion: {question}"
+        # starting with the name keeps a small model from answering as the user ("you asked me...")
+        ask = (
+            f"Records:\n{records}\n\nMy question: {question}\nAnswer with a sentence that starts with the "
+            "person's or thing's name, then the record number in brackets."
+        )
     # earlier turns stay (trimmed to the last four) so follow-up questions keep their context
     return [ChatMessage("system", system), *history[:last][-4:], ChatMessage("user", ask)]
 

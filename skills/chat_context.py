@@ -194,10 +194,24 @@ def describe(e: Event, n: int, now: float) -> str:
     if len(body) > 160:
         body = body[:157].rsplit(" ", 1)[0] + "…"
     title = e.title.strip().rstrip(".")
-    who = f" from {people}" if people and e.kind == "message" else (f" with {people}" if people else "")
-    return f"[{n}] {when_text(e.created, now)}, {e.app} {e.kind}{who}: {title}." + (
-        f" {body}" if body else ""
-    )
+    text = f"{title}." + (f" {body}" if body else "")
+    # the verb says what the time is: when a message came, not when a calendar entry happens
+    when = f"{_VERBS.get(e.kind, 'recorded')} {when_text(e.created, now)}"
+    if e.kind == "message":
+        # quoted and addressed, so "send me" in a message reads as the sender asking the user
+        who = f" from {people}" if people else ""
+        return f"[{n}] {e.app} message{who} to you, {when}: “{text}”"
+    who = f" with {people}" if people else ""
+    return f"[{n}] {e.app} {e.kind.replace('_', ' ')}{who}, {when}: {text}"
+
+
+_VERBS = {
+    "message": "received",
+    "file_opened": "opened",
+    "url": "visited",
+    "calendar": "added",
+    "note": "written",
+}
 
 
 def when_text(t: float, now: float) -> str:
