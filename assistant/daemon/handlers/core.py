@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse
@@ -11,6 +11,10 @@ from fastapi.responses import PlainTextResponse
 from assistant.api.core import Health
 from assistant.daemon.apps import AppIdentity
 from assistant.daemon.handlers import Handler, HandlerContext
+
+if TYPE_CHECKING:
+    from assistant.services import Services
+    from runtime.runtime import Runtime
 
 
 async def health(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> Health:
@@ -30,10 +34,9 @@ async def metrics(ctx: HandlerContext, body: None, app: AppIdentity, request: Re
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-def built_runtime(services: Any) -> Any:
+def built_runtime(services: Services) -> Runtime | None:
     """Return the runtime if one was built, else None: health checks must not build one."""
-    # Services has no public accessor for "built yet?"; its private slot is the only way to ask.
-    return getattr(services, "_runtime", None)
+    return services.runtime if services.runtime_started else None
 
 
 def handlers() -> dict[str, Handler]:
