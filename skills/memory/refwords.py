@@ -8,7 +8,7 @@ KIND_WORDS = {
     "presentation deck image photo picture screenshot folder opened editing edited",
     "url": "page pages link links site website url article tab webpage browsing visited post blog",
     "message": "message messages email emails mail mails text sms chat dm reply thread wrote sent attachment "
-    "attachments attached",
+    "attachments attached mailed emailed texted messaged",
     "contact": "contact contacts phone number address",
     "calendar": "meeting meetings appointment invite invitation calendar call standup sync",
     "note": "note notes memo",
@@ -84,7 +84,7 @@ PRONOUNS = {
 DEICTIC = {"it", "that", "this", "those", "these", "there"}
 APP_FAMILIES = {
     "browser": ("browser", "firefox", "chrome", "chromium", "safari", "edge", "brave", "vivaldi", "opera"),
-    "mail": ("mail", "email", "thunderbird", "outlook", "gmail", "evolution", "inbox"),
+    "mail": ("mail", "email", "thunderbird", "outlook", "gmail", "evolution", "inbox", "mailed", "emailed"),
     "editor": ("editor", "code", "vim", "emacs", "writer", "word", "gedit"),
     "chat": ("chat", "slack", "signal", "telegram", "whatsapp", "matrix", "element", "discord", "teams"),
     "terminal": ("terminal", "shell", "konsole", "iterm", "bash", "zsh"),

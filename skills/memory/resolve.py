@@ -404,7 +404,7 @@ class Resolver:
             why.insert(0, f"about {entity}")
         if ref.person == "who":
             if not people:
-                return _Scored(e, score - 6.0, why or ["no person"], None)
+                return _Scored(e, score - 20.0, why or ["no person"], None)  # after every person
             entity = entity or people[0]
             score += 1.5 + (1.0 if ref.asks and e.kind == "message" and not ref.kinds else 0.0)
             why.insert(0, f"a person: {entity} ({e.kind} from {e.app})")
