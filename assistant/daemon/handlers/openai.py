@@ -264,10 +264,10 @@ async def embeddings(
             "split the input into batches",
             field="input",
         )
+    model = await ctx.to_thread(_embedding_model, ctx, body.model)
     embedder = await ctx.to_thread(_embedder, ctx)  # the first call builds the skill and loads ONNX
     vectors = await ctx.to_thread(embedder.embed, texts)
     n = sum(len(t.split()) for t in texts)
-    model = await ctx.to_thread(_embedding_model, ctx, body.model)
     return W.EmbeddingList(
         model=model,
         usage=W.Usage(prompt_tokens=n, completion_tokens=0, total_tokens=n),
