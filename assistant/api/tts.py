@@ -45,13 +45,22 @@ FORMATS = ("wav", "pcm")
 PCM_RATE = 24000
 
 
-class SpeechRequest(Wire):
-    """OpenAI's speech request; `instructions` and `stream_format` are accepted and ignored."""
+DEFAULT_VOICE = "piper-joe-medium"
 
-    model: str = Field(default="tts-1", max_length=200)
-    input: str = Field(max_length=4096)
-    voice: str = Field(default="alloy", max_length=200)
-    response_format: str = Field(default="wav", max_length=20)
+
+class SpeechRequest(Wire):
+    """OpenAI's speech request; `instructions` and `stream_format` are accepted and ignored.
+
+    The published schema lists the model, voice and format names that always work; the fields are
+    plain strings so that an unknown one gets a 400 naming it (and a voice installed later, or a
+    voice id given as the model, still works)."""
+
+    model: str = Field(default="tts-1", max_length=200, json_schema_extra={"enum": list(OPENAI_MODELS)})
+    input: str = Field(min_length=1, max_length=4096)  # with a letter or digit in it (the handler checks)
+    voice: str = Field(
+        default="alloy", max_length=200, json_schema_extra={"enum": [*OPENAI_VOICES, DEFAULT_VOICE]}
+    )
+    response_format: str = Field(default="wav", max_length=20, json_schema_extra={"enum": list(FORMATS)})
     speed: float = Field(default=1.0, ge=0.25, le=4.0)
     instructions: Optional[str] = None
 
@@ -59,7 +68,7 @@ class SpeechRequest(Wire):
 class VoiceLoopOptions(BaseModel):
     """Query parameters of the voice loop WebSocket."""
 
-    voice: str = "piper-joe-medium"
+    voice: str = DEFAULT_VOICE
     mode: Literal["hands-free", "push-to-talk"] = "hands-free"
     model: Optional[str] = None  # chat model id; None: the configured chat model
     grounding: bool = True
