@@ -67,6 +67,15 @@ class VoiceSkill:
     def voice(self, voice_id: str = DEFAULT_VOICE) -> Iterator[TtsEngine]:
         """Hold the voice through the runtime's scheduler for the duration of the block."""
         rt = self.services.runtime
+        voices = self.voices()
+        if voice_id not in voices:
+            from runtime.errors import ModelNotFound
+
+            raise ModelNotFound(
+                f"unknown voice {voice_id!r}",
+                f"use one of {', '.join(voices)}, or add a Piper voice with `assistant models add voice.onnx`",
+                field="voice",
+            )
         engine = hold_voice(rt, voice_id)
         try:
             yield engine

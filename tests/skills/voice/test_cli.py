@@ -67,3 +67,14 @@ def test_say_writes_a_wav_file(tmp_path: Path, real_store: Any, hear_back: Any) 
 
     heard = words(hear_back(read_wav(out)))
     assert {"morning", "meeting", "friday"} <= set(heard), heard
+
+
+def test_unknown_voice_names_the_voices(tmp_path: Path, real_store: Any) -> None:
+    line = one_line_error(
+        run(
+            ["say", "Hello.", "--voice", "nobody", "--out", str(tmp_path / "x.wav")],
+            tmp_path,
+            real_store.root,
+        )
+    )
+    assert line == "error: unknown voice 'nobody'"
