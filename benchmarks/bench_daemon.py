@@ -223,7 +223,7 @@ def _summary(lat: list[float]) -> dict[str, float]:
     return {"n": len(lat), "p50": pct(lat, 50) * 1e3, "p99": pct(lat, 99) * 1e3, "max": max(lat) * 1e3}
 
 
-def health_under_load(clients: int, seconds: float, rounds: int, threads: int) -> None:
+def health_under_load(clients: int, seconds: float, rounds: int, threads: int, procs: int = 1) -> None:
     """`--health-under-load`: only the /health-while-completing measurement, on a fresh daemon."""
     home = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     env = {
@@ -259,28 +259,40 @@ def health_under_load(clients: int, seconds: float, rounds: int, threads: int) -
             ).raise_for_status()
         out = []
         for i in range(rounds):
-            # the clients in one process, the prober in this one: neither's scheduling delays the other
-            dump = home / f"load{i}.json"
-            load = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "import sys; from benchmarks.bench_daemon import _load_process as f; "
-                    "f(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])",
-                    sock,
-                    token,
-                    str(clients),
-                    str(seconds),
-                    str(dump),
-                ]
-            )
+            # the clients in `procs` processes, the prober in this one: no process's own scheduling
+            # delays show up as the daemon's latency more than it must
+            per = [clients // procs + (k < clients % procs) for k in range(procs)]
+            dumps = [home / f"load{i}-{k}.json" for k in range(procs)]
+            loads = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        "import sys; from benchmarks.bench_daemon import _load_process as f; "
+                        "f(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])",
+                        sock,
+                        token,
+                        str(n),
+                        str(seconds),
+                        str(dump),
+                    ]
+                )
+                for n, dump in zip(per, dumps)
+            ]
             time.sleep(2.0)  # let every client get its first request in
             probe = _probe(sock, seconds - 3.0)
-            load.wait(seconds + 120)
-            got = json.loads(dump.read_text())
+            for load in loads:
+                load.wait(seconds + 120)
+            parts = [json.loads(d.read_text()) for d in dumps]
+            got = {
+                "health": [x for p in parts for x in p["health"]],
+                "completions": [x for p in parts for x in p["completions"]],
+                "errors": sum(p["errors"] for p in parts),
+            }
             out.append(
                 {
                     "clients": clients,
+                    "client_processes": procs,
                     "seconds": seconds,
                     "health_between_completions_ms": _summary(got["health"]),
                     "health_probe_ms": _summary(probe),
@@ -300,7 +312,7 @@ def health_under_load(clients: int, seconds: float, rounds: int, threads: int) -
             f"(n {cpl['n']}); errors {r['errors']}"
         )
     path = write(
-        "daemon_health_under_load",
+        "daemon_health_under_load" + (f"_{procs}procs" if procs > 1 else ""),
         {
             "model": MODEL,
             "threads": threads,
@@ -329,9 +341,15 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=3, help="rounds of --health-under-load")
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads for --health-under-load")
+    ap.add_argument(
+        "--client-procs",
+        type=int,
+        default=1,
+        help="processes the --clients are spread over (--health-under-load)",
+    )
     args = ap.parse_args()
     if args.health_under_load:
-        health_under_load(args.clients, args.health_under_load, args.rounds, args.threads)
+        health_under_load(args.clients, args.health_under_load, args.rounds, args.threads, args.client_procs)
         return
 
     home = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
