@@ -43,6 +43,7 @@ from skills.memory.store import EVENT_COLS, MemoryStore, to_event
 from skills.memory.text import STOPWORDS, tokens
 
 CUE_WINDOW = 3000  # newest events each cue query reads (about 2 ms of rows)
+LATEST = frozenset({"latest", "newest", "last", "recent", "recently", "most", "current"})
 _QUOTE = re.compile(r"[\"“”'‘’]([^\"“”'‘’]{2,80})[\"“”'‘’]")
 
 
@@ -65,6 +66,7 @@ class Reference:
     asks: bool = False  # "who sent/asked/wants": the person behind a message or request
     deictic: bool = False  # "that", "it": the most recent fitting thing
     phrases: tuple[str, ...] = field(default=())  # quoted text, matched whole
+    latest: bool = False  # "the latest", "the newest", "the most recent": recency counts most
 
     @property
     def cue_only(self) -> bool:
@@ -129,6 +131,8 @@ def parse_reference(text: str, now: float) -> Reference:
             continue
         if t in PRONOUNS or t in DEICTIC or (t in {"ago", "last", "yesterday", "today", "earlier"}):
             continue
+        if t in LATEST:
+            continue
         if t in ASK_VERBS and asks:
             wt = 0.15
         elif (
@@ -156,6 +160,7 @@ def parse_reference(text: str, now: float) -> Reference:
         asks=asks,
         deictic=deictic,
         phrases=tuple(m.group(1).lower() for m in _QUOTE.finditer(text)),
+        latest=bool(tset & LATEST) and cue is None,
     )
 
 
@@ -387,7 +392,7 @@ class Resolver:
                 )
         age = max(0.0, now - e.created)
         fresh = 0.5 ** (age / DAY) + 0.3 * 0.5 ** (age / 3600.0)  # newer first, the last hour most
-        score += fresh * (2.0 if ref.cue_only else 1.0)
+        score += fresh * (3.0 if ref.latest else 2.0 if ref.cue_only else 1.0)
         if ref.deictic and not ref.terms and e.kind in ("file_opened", "url", "message"):
             score += 0.3  # "it", "that": things rather than commands or window titles
         entity = None
