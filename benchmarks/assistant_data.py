@@ -346,7 +346,7 @@ def week(n_events: int = 1500, seed: int = 7, now: float | None = None) -> Week:
                     "created": t,
                 }
             )
-        else:
+        elif not at(0, 0) <= t < at(0, 12):  # the morning's only note is the one asked about
             w.events.append(
                 {"app": "notes", "kind": "note", "title": rng.choice(NOTES), "body": "", "created": t}
             )

@@ -202,6 +202,9 @@ def describe(e: Event, n: int, now: float) -> str:
         who = f" from {people}" if people else ""
         return f"[{n}] {e.app} message{who} to you, {when}: “{text}”"
     who = f" with {people}" if people else ""
+    if e.kind == "calendar":
+        # when an entry was added is noise beside when it happens, and small models confuse the two
+        return f"[{n}] {e.app} entry{who}: {text}"
     return f"[{n}] {e.app} {e.kind.replace('_', ' ')}{who}, {when}: {text}"
 
 
