@@ -91,6 +91,11 @@ class Backend(Protocol):
         """Return what was said in a file, or in the next `seconds` from the microphone."""
         ...
 
+    def speak(self, text: str) -> str:
+        """Say text aloud with the default voice; return "" once played, or a one-line note (no
+        speaker: the audio went to a file instead)."""
+        ...
+
     def memory_search(self, query: str, app: str | None = None) -> list[SearchHit]: ...
 
     def memory_resolve(self, text: str) -> list[Candidate]: ...
@@ -220,6 +225,34 @@ class LocalBackend(Backend):
             src.close()
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         return str(self.services.skill("speech").transcribe(audio).text).strip()
+
+    def speak(self, text: str) -> str:
+        """Say text aloud with the voice skill; without a speaker, write it to
+        <data dir>/voice/last-answer.wav and say so."""
+        from runtime.audio import AudioError
+        from skills.voice.sentences import speakable
+        from skills.voice.sinks import SpeakerSink, TimelineSink
+
+        words = speakable(text)
+        if not any(c.isalnum() for c in words):
+            return ""
+        out = self.config.data_dir / "voice" / "last-answer.wav"
+        sink: SpeakerSink | TimelineSink
+        try:
+            sink, note = SpeakerSink(), ""
+        except AudioError as exc:
+            sink, note = TimelineSink(gap=0.0), f"{exc.message}: the answer was written to {out}"
+        try:
+            for chunk in self.services.skill("voice").speak(words):
+                sink.write(chunk.samples, chunk.sample_rate)
+            if isinstance(sink, SpeakerSink):
+                sink.drain()
+            else:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                sink.save(out)
+        finally:
+            sink.close()
+        return note
 
     # -- memory (the TUI acts as the owner: every app's events, full control) -----------------------
     def memory(self) -> MemorySkill:

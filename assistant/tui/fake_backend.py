@@ -49,8 +49,14 @@ class FakeBackend(Backend):
         ]
     )
 
+    spoken: list[str] = field(default_factory=list)
+
     def describe(self) -> str:
         return "demo backend"
+
+    def speak(self, text: str) -> str:
+        self.spoken.append(text)
+        return ""
 
     def warm(self, role: str) -> str:
         return "demo-model"

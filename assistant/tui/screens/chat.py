@@ -191,8 +191,8 @@ class ChatScreen(AppScreen):
         box.value = ""
         self.ask(text)
 
-    def ask(self, text: str) -> None:
-        """Add the user's turn and stream the reply."""
+    def ask(self, text: str, spoken: bool = False) -> None:
+        """Add the user's turn and stream the reply (and say it aloud when the question was spoken)."""
         assert self.conversation is not None
         conv = self.conversation
         if not self.store.messages(conv.id) and conv.title == "New chat":
@@ -210,11 +210,16 @@ class ChatScreen(AppScreen):
         box.scroll_end(animate=False)
         self.cancel = CancelToken()
         self._set_generating(True)
-        self.stream_reply(history, reply, conv.id, self.cancel)
+        self.stream_reply(history, reply, conv.id, self.cancel, spoken)
 
     @work(thread=True, exclusive=True, group="chat")
     def stream_reply(
-        self, history: list[ChatMessage], view: MessageView, conv_id: int, cancel: CancelToken
+        self,
+        history: list[ChatMessage],
+        view: MessageView,
+        conv_id: int,
+        cancel: CancelToken,
+        spoken: bool = False,
     ) -> None:
         parts: list[str] = []
         error = None
@@ -243,6 +248,14 @@ class ChatScreen(AppScreen):
         if citations:
             self.app.call_from_thread(view.set_citations, citations)  # type: ignore[arg-type]
         self.app.call_from_thread(self._set_generating, False)
+        if spoken and text and not error and not cancel.cancelled:
+            # voice mode: a spoken question is answered aloud too
+            try:
+                note = self.assistant_app.backend.speak(text)
+            except Exception as exc:  # a broken voice is a note, never a crash
+                note = f"could not speak the answer: {exc}"
+            if note:
+                self.app.call_from_thread(self.notify, note)
 
     def _set_generating(self, on_: bool) -> None:
         self.generating = on_
@@ -261,6 +274,6 @@ class ChatScreen(AppScreen):
 
         def got(text: str | None) -> None:
             if text:
-                self.ask(text)
+                self.ask(text, spoken=True)
 
         self.app.push_screen(VoiceDialog(), got)
