@@ -55,17 +55,20 @@ class SettingsScreen(AppScreen):
         self._connectors(cfg)
 
     def _connectors(self, cfg: Any) -> None:
-        """List every connector: on or off, how often it runs, and the folders it reads."""
+        """List every connector: on or off, how often it runs, the folders it reads and, from the
+        memory database when there is one, its last run: when, what it read last and how much."""
         from runtime.errors import AssistantError
         from skills.memory import connectors
         from skills.memory.connectors.config import ConnectorConfig
 
         t = self.query_one("#connectors-table", DataTable)
-        t.add_columns("connector", "state", "runs", "reads")
+        for label, key in (("connector", "name"), ("state", "state"), ("runs", "runs"), ("last run", "last")):
+            t.add_column(label, key=key)
+        t.add_column("reads", key="reads")
         try:
             settings = ConnectorConfig(cfg.config_dir).load()
         except AssistantError as exc:
-            t.add_row("(settings)", "unreadable", "", exc.message)
+            t.add_row("(settings)", "unreadable", "", "", exc.message)
             return
         for name in connectors.names():
             conn = connectors.get(name)
@@ -76,5 +79,45 @@ class SettingsScreen(AppScreen):
                 name,
                 "on" if on else "off",
                 f"every {every:g} s" if every else "by shell hook",
+                "never",
                 ", ".join(s.paths) if s and s.paths else conn.description,
+                key=name,
             )
+        db = cfg.data_dir / "memory.db"
+        if db.exists():  # never create a database just to show that nothing ran
+            self.run_worker(lambda: self._load_status(db), thread=True, group="connector-status")
+
+    def _load_status(self, db: Any) -> None:
+        """Read every connector's last-run record (worker thread: opening the database takes a moment)."""
+        import warnings
+
+        from skills.memory import MemoryOptions, MemorySkill, StoreOptions
+        from skills.memory.connectors import names
+        from skills.memory.connectors.runner import load_status
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mem = MemorySkill(MemoryOptions(StoreOptions(db), background=False))
+            try:
+                status = {n: load_status(mem, n) for n in names()}
+            finally:
+                mem.close()
+        except Exception as exc:  # a locked or unreadable database: the table keeps "never"
+            status = {"": {"error": str(exc)}}
+        self.app.call_from_thread(self._show_status, status)
+
+    def _show_status(self, status: dict[str, dict[str, Any]]) -> None:
+        import time
+
+        t = self.query_one("#connectors-table", DataTable)
+        for name, st in status.items():
+            if "last_run" not in st:
+                continue
+            when = time.strftime("%m-%d %H:%M", time.localtime(st["last_run"]))
+            what = (
+                f"error: {st['error']}"
+                if st.get("error")
+                else f"{st.get('stored', 0)} new, {st.get('total', 0)} in all; last: {st.get('last', '')}"
+            )
+            t.update_cell(name, "last", f"{when}: {what}"[:80])
