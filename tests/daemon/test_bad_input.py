@@ -100,3 +100,27 @@ def test_an_empty_prompt_completes_on_a_real_model(daemon: Daemon) -> None:
         assert r.json()["usage"]["prompt_tokens"] == 1  # the BOS token it starts from
         r = c.post("/v1/completions", json={"prompt": [""], "max_tokens": 2, "stream": True})
         assert r.status_code == 200 and "data: [DONE]" in r.text, r.text
+
+
+NOT_A_SCHEMA = [{"a": [1, None]}, {"type": "no-such-type"}, {"properties": 5}]
+
+
+@pytest.mark.filterwarnings("ignore:no OS keyring")
+@pytest.mark.parametrize("schema", NOT_A_SCHEMA, ids=["no-keyword", "bad-type", "bad-properties"])
+@pytest.mark.parametrize("tools", [False, True], ids=["plain", "with-tools"])
+def test_a_response_format_that_is_not_a_schema_is_a_400(
+    fuzz_daemon: Daemon, schema: dict[str, Any], tools: bool
+) -> None:
+    """Regression (the deeper schemathesis run): llama.cpp's grammar converter raised AssertionError
+    ("Unrecognized schema") on the tool-calling path, a 500."""
+    body: dict[str, Any] = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+        "max_tokens": 4,
+    }
+    if tools:
+        body["tool_choice"] = "none"
+    with fuzz_daemon.tcp() as c:
+        r = c.post("/v1/chat/completions", json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == "response_format.json_schema.schema"

@@ -75,7 +75,11 @@ def _json_schema(fmt: W.ResponseFormat | None) -> dict[str, Any] | None:
             "send response_format.json_schema.schema",
             field="response_format.json_schema.schema",
         )
-    return fmt.json_schema.schema_
+    from skills.chat_tools import check_schema
+
+    # checked here, before any generation path builds a grammar from it: llama.cpp's converter
+    # raises AssertionError on a dict that is not a schema (schemathesis found the 500)
+    return check_schema(fmt.json_schema.schema_, "response_format.json_schema.schema")
 
 
 def _usage(stats: GenerationStats | None) -> W.Usage:
