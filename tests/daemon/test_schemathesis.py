@@ -68,6 +68,7 @@ def run_schemathesis(
     *,
     examples: int,
     include: str | None = None,
+    phases: str = PHASES,
 ) -> dict[str, Any]:
     """Run `schemathesis run` against d over TCP with the admin token; return the JSON report with
     the console output under "output" and the exit status under "returncode"."""
@@ -97,7 +98,7 @@ def run_schemathesis(
         "--seed",
         str(SEED),
         "--phases",
-        PHASES,
+        phases,
         "--workers",
         "2",
         "--request-timeout",
@@ -165,6 +166,9 @@ def test_chat_and_completions_survive_schemathesis_on_a_real_model(daemon: Daemo
         tmp_path / "real-model",
         examples=REAL_EXAMPLES,
         include=r"^/v1/(chat/)?completions$",
+        # the fake-engine run covers these operations' boundary values (same schema); on their
+        # recursive schema the coverage phase once failed inside schemathesis itself
+        phases="examples,fuzzing",
     )
     assert result["returncode"] == 0, _explain(result)
     assert (result.get("operations") or {}).get("selected", 0) == 2, _explain(result)
