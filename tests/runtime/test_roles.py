@@ -243,13 +243,13 @@ def test_a_real_calibration_of_the_smallest_model_is_measured_and_cached(
 ) -> None:
     from runtime.calibrate import calibrate_installed, current_calibrations, role_plan
 
-    rt = Runtime(config.with_(data_dir=tmp_path, threads=2))
+    rt = Runtime(config.with_(data_dir=tmp_path, threads=1))
     try:
         rt.store.ensure(SMOL)
         [c] = calibrate_installed(rt, only=(SMOL,))
         assert c.model_id == SMOL and c.prompt_tps > 0 and c.gen_tps > 0
         assert c.prompt_tokens > 100 and 100_000_000 < c.n_params < 200_000_000
-        assert c.key.threads == 2 and c.key.build == llama_build()
+        assert c.key.threads == 1 and c.key.build == llama_build()
         assert calibrate_installed(rt, only=(SMOL,)) == []  # cached: not measured again
         assert current_calibrations(rt) == [c]
         plan = role_plan(rt)
