@@ -61,7 +61,6 @@ class LazyGroup(click.Group):
         "listen": "assistant.cli_translate:listen",
         "memory": "assistant.cli_memory:memory",
         "ask": "assistant.cli_chat:ask",
-        "ask": "assistant.cli_chat:ask",
         "say": "assistant.cli_voice:say",
         "voice": "assistant.cli_voice:voice",
         "connectors": "assistant.cli_connectors:connectors",
