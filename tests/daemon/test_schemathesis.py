@@ -102,7 +102,7 @@ def run_schemathesis(
         "--workers",
         "2",
         "--request-timeout",
-        "60",
+        "120",
         "--exclude-path-regex",
         not_http(),
         "--report",
