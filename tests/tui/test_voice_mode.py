@@ -45,15 +45,17 @@ async def test_spoken_answer_without_a_speaker_goes_to_a_file(
 ) -> None:
     wav = tmp_path / "question.wav"
     speak("What is the capital of France?", wav)
-    out = tui_config.data_dir / "voice" / "last-answer.wav"
-    app = make_app(tui_config, warm=False, backend=LocalBackend(services))
+    backend = LocalBackend(services)
+    out = backend.config.data_dir / "voice" / "last-answer.wav"
+    out.unlink(missing_ok=True)
+    app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+o")
         await pilot.pause(0.2)
         app.screen.query_one("#voice-path").value = str(wav)
         await pilot.click("#voice-file")
         try:
-            await _until(pilot, out.exists, timeout=420)
+            await _until(pilot, out.exists, timeout=300)
         except AssertionError:
             notes = [n.message for n in app._notifications]
             views = [v.text for v in app.screen.query("MessageView")]
