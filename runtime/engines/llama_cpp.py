@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from runtime.errors import AdapterError, LoadError
+from runtime.errors import AdapterError, LoadError, ModelError
 from runtime.engines.base import (
     CancelToken,
     ChatMessage,
@@ -159,7 +159,14 @@ class LlamaEngine:
     def chat_prompt(self, messages: Sequence[ChatMessage]) -> tuple[str, tuple[str, ...]]:
         if self._formatter is None:
             self._formatter = self._make_formatter()
-        resp = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        try:
+            resp = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        except Exception as exc:  # jinja2: the model's template cannot render these turns (e.g. none)
+            raise ModelError(
+                f"{self.model_id}'s chat template cannot render these messages ({type(exc).__name__}: {exc})",
+                "send at least one user message with text content",
+                field="messages",
+            ) from None
         return resp.prompt, tuple(s for s in (resp.stop or []) if s)
 
     def fim_prompt(self, prefix: str, suffix: str) -> str:

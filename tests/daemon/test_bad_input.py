@@ -124,3 +124,15 @@ def test_a_response_format_that_is_not_a_schema_is_a_400(
         r = c.post("/v1/chat/completions", json=body)
     assert r.status_code == 400, r.text
     assert r.json()["error"]["field"] == "response_format.json_schema.schema"
+
+
+@pytest.mark.real_model
+def test_a_conversation_the_template_cannot_render_is_a_400(daemon: Daemon) -> None:
+    """Regression (the deeper schemathesis run on SmolLM2): a developer turn holding only a tool call
+    rendered to no turns at all, and the model's Jinja template failed on it (UndefinedError, a 500)."""
+    call = {"id": "c1", "type": "function", "function": {"name": "", "arguments": ""}}
+    body = {"messages": [{"role": "developer", "tool_calls": [call]}], "max_tokens": 2}
+    with daemon.tcp() as c:
+        r = c.post("/v1/chat/completions", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["error"]["field"].startswith("messages"), r.text
