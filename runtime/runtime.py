@@ -170,7 +170,9 @@ class Runtime:
         # _loader, which refuses formats that have no text loader
         if model_id in self._held_ids:
             raise ModelError(
-                f"{model_id} is not a text-generation model", "pick a GGUF model for chat and completion"
+                f"{model_id} is not a text-generation model",
+                "pick a GGUF model for chat and completion",
+                field="model",
             )
         return model_id
 

@@ -136,3 +136,16 @@ def test_a_conversation_the_template_cannot_render_is_a_400(daemon: Daemon) -> N
         r = c.post("/v1/chat/completions", json=body)
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["error"]["field"].startswith("messages"), r.text
+
+
+@pytest.mark.filterwarnings("ignore:no OS keyring")
+@pytest.mark.parametrize("extra", [{}, {"tool_choice": "none"}], ids=["plain", "tool-path"])
+def test_chat_naming_the_embedding_model_is_refused(fuzz_daemon: Daemon, extra: dict[str, Any]) -> None:
+    """Regression (the deeper schemathesis run): once the memory skill held MiniLM, a chat naming it
+    on the tool-calling path was handed the embedder (AttributeError: no chat_prompt, a 500)."""
+    with fuzz_daemon.tcp() as c:
+        assert c.post("/v1/embeddings", json={"input": "warm"}).status_code == 200  # MiniLM is held now
+        body = {"model": "minilm-l6-int8", "messages": [{"role": "user", "content": "hi"}], **extra}
+        r = c.post("/v1/chat/completions", json={**body, "max_tokens": 2})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == "model", r.text
