@@ -12,6 +12,7 @@ from runtime.store import package_file
 EXPECTED = {
     "smollm2-135m": (98362432, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
     "qwen2.5-coder-0.5b": (491400064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+    "qwen2.5-coder-1.5b": (1117320768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
     "whisper-tiny.en": (75537502, "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
     "whisper-base": (145217532, "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"),
     "minilm-l6-int8": (22928619, "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"),
@@ -48,7 +49,8 @@ def test_shipped_catalog_has_every_model() -> None:
     assert catalog["smollm2-135m"].context_length == 8192
     assert set(catalog["qwen2.5-coder-0.5b"].roles) == {"chat", "code", "fim", "autocomplete"}
     berg = catalog["bergamot-en-pt"]
-    assert berg.in_place is not None and berg.sha256 is None
+    # used in place, pinned by the digest of its folder (runtime.modelfiles.hash_tree)
+    assert berg.in_place is not None and berg.sha256 is not None and len(berg.sha256) == 64
     assert berg.directions == ("en-pt", "pt-en")
 
 
