@@ -126,8 +126,6 @@ async def chat(ctx: HandlerContext, body: W.ChatRequest, app: AppIdentity, reque
     model = _model_id(ctx, body.model, "chat")
     schema = _json_schema(body.response_format)
     opts = _options(body, schema)
-    messages = [ChatMessage(ROLES[m.role], m.text()) for m in body.messages]
-    rt = ctx.services.runtime
     from assistant.daemon import tools  # tool calling: its own generation loop and reply shape
 
     if tools.wants_tools(body):
@@ -136,6 +134,8 @@ async def chat(ctx: HandlerContext, body: W.ChatRequest, app: AppIdentity, reque
 
     if grounded.wants(body) and schema is None:
         return await grounded.chat(ctx, body, app, request, model if body.model else None, opts)
+    messages = [ChatMessage(ROLES[m.role], m.text()) for m in body.messages]
+    rt = ctx.services.runtime
     job = _start(
         ctx, request, model, lambda cancel: rt.chat(messages, opts, model=model, cancel=cancel), schema
     )
