@@ -185,7 +185,6 @@ class Guard:
         ):
             body = await self._read_body(receive)
             if body is None:
-                await self._drain(receive, DRAIN_BYTES)
                 await self._refuse(
                     send,
                     TooLarge(f"request body is over the {self.max_body}-byte limit", "send a smaller body"),
@@ -222,6 +221,10 @@ class Guard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
+                # drain only when more is coming: waiting after the last chunk would wait forever
+                # (uvicorn sends nothing more until the client hangs up), and the 413 would never go
+                if message.get("more_body", False):
+                    await self._drain(receive, DRAIN_BYTES)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -32,6 +32,16 @@ _ABBREV = {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr",
 _END = re.compile(r"([.!?…]+[\"')\]]*|[;:])(\s+)|\n\s*\n|\n(?=\s*[-*•\d])")
 
 
+# Control characters mean nothing spoken, and espeak-ng's C API stops at NUL ("embedded null
+# character"): they become spaces before phonemising.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def speakable(text: str) -> str:
+    """Return text with control characters (NUL included) replaced by spaces."""
+    return _CONTROL.sub(" ", text)
+
+
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
     """Return the sentences of text, in order, stripped; very long ones cut at commas or spaces."""
     out: list[str] = []
@@ -133,7 +143,7 @@ class PiperEngine:
             length_scale=base / max(0.25, min(4.0, options.speed)),
             volume=options.volume,
         )
-        for sentence in split_sentences(text):
+        for sentence in split_sentences(speakable(text)):
             t0 = time.perf_counter()
             parts = [c.audio_float_array for c in self._voice.synthesize(sentence, syn)]
             if not parts:
@@ -185,7 +195,7 @@ class FakeTtsEngine:
         self.closed = False
 
     def synthesize(self, text: str, options: TtsOptions = TtsOptions()) -> Iterator[SpeechChunk]:
-        for sentence in split_sentences(text):
+        for sentence in split_sentences(speakable(text)):
             t0 = time.perf_counter()
             if self.delay:
                 time.sleep(self.delay)

@@ -118,6 +118,26 @@ def test_oversized_body_is_413(daemon: Daemon) -> None:
         )
 
 
+def test_oversized_body_sent_at_once_is_413_not_a_hang(daemon: Daemon) -> None:
+    """A chunked body over the limit whose last chunk arrives with the rest: the daemon must answer
+    at once, not wait to drain more that will never come (CI caught this hanging for 120 s)."""
+    import socket as so
+
+    token = daemon.tokens["admin"]
+    data = b"x" * 80 * 1024
+    head = (
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    body = f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n"
+    with so.socket(so.AF_UNIX, so.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(daemon.socket))
+        s.sendall(head + body)
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+
+
 def test_malformed_json_is_400(daemon: Daemon) -> None:
     with daemon.unix() as c:
         body = _err(

@@ -84,6 +84,14 @@ def test_pcm_is_24khz_and_speed_shortens_it(tts_daemon: Daemon) -> None:
     assert 0.5 < n < 5 and 0.3 * n < f < 0.7 * n
 
 
+def test_control_characters_are_spoken_as_spaces(tts_daemon: Daemon) -> None:
+    # found by schemathesis: {"input": "0\u0000"} reached espeak-ng's C API ("embedded null character")
+    oai = _oai(tts_daemon)
+    for text in ("0\u0000", "Good\u0000 morning\u0007 to\u001b you."):
+        pcm = oai.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="pcm")
+        assert len(pcm.content) > 2 * 2400, text  # more than 0.05 s of audio
+
+
 def test_bad_requests_name_the_field(tts_daemon: Daemon) -> None:
     oai = _oai(tts_daemon)
     cases = [
