@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Generator, Protocol, Sequence
+from typing import Any, Callable, Generator, Protocol, Sequence
 
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats
 from skills.chat_context import best_match, describe, rank, read_question
@@ -136,20 +136,23 @@ def is_bare(text: str) -> bool:
 class ChatSkill:
     """Chat over the runtime, grounded in memory when it helps."""
 
-    def __init__(self, runtime: Any, memory: MemoryLookup | None = None) -> None:
+    def __init__(
+        self, runtime: Any, memory: MemoryLookup | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.runtime = runtime
         self.memory = memory
+        self.clock = clock  # "now" for time words in questions and records; tests pin it
 
     def context_for(self, caller: Any, question: str, options: ChatOptions = ChatOptions()) -> list[Any]:
         """Return the memory events worth giving the model for this question (caller's view only)."""
         if self.memory is None or not options.grounding or not question.strip() or caller is None:
             return []
-        ranked = rank(self.memory, caller, question, options.max_context, options.min_score)
+        ranked = rank(self.memory, caller, question, options.max_context, options.min_score, self.clock())
         if not ranked:
             return []
         # a small model picks the wrong record when near-misses sit beside a clear winner: give it
         # only the records that score close to the best
-        q = read_question(question, time.time())
+        q = read_question(question, self.clock())
         if q.people or q.latest:
             return [ranked[0].event]  # "what did Ana ask", "the latest ...": one record is the answer
         top = ranked[0].score
@@ -181,7 +184,7 @@ class ChatSkill:
         cancel: CancelToken | None,
     ) -> Generator[str, None, ChatAnswer]:
         model = options.model or self.runtime.model_for("grounded")
-        now = time.time()
+        now = self.clock()
         prompt = grounded_prompt(messages, events, now)
         gen = replace(options.generation, temperature=min(options.generation.temperature, 0.2))
         parts: list[str] = []

@@ -44,6 +44,8 @@ class MemoryOptions:
     background: run the embedding worker thread (the daemon does; one-shot CLI commands do not).
     max_vectors: newest events held in the in-memory vector index.
     purge_every: seconds between purges of expired events by the worker.
+    clock: what "now" is for search, resolve and browse ("yesterday", "a few hours ago", recency);
+        tests pin it so that time words mean the same at any hour of the day.
     """
 
     store: StoreOptions
@@ -51,6 +53,7 @@ class MemoryOptions:
     background: bool = True
     max_vectors: int = 200_000
     purge_every: float = 300.0
+    clock: Callable[[], float] = time.time
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,7 @@ class MemorySkill:
             from dataclasses import replace
 
             options = replace(options, mode="keyword")
-        return self.searcher.search(query, apps, options, time.time())
+        return self.searcher.search(query, apps, options, self.options.clock())
 
     def resolve(
         self, caller: Caller, text: str, limit: int = 5, context: Sequence[str] = ()
@@ -267,7 +270,7 @@ class MemorySkill:
             raise InvalidEvent(
                 "resolve needs a phrase", 'send e.g. "that file" or "the PDF from yesterday"', field="text"
             )
-        return self.resolver.resolve(text, apps, limit, context=tuple(context))
+        return self.resolver.resolve(text, apps, limit, now=self.options.clock(), context=tuple(context))
 
     def browse(self, caller: Caller, options: BrowseOptions = BrowseOptions()) -> list[Event]:
         """Return events newest (created) first, by app, kind and time; page with before_id."""
@@ -276,7 +279,9 @@ class MemorySkill:
         if options.before_id is not None:
             row = self.store.query("SELECT created FROM events WHERE id = ?", (options.before_id,))
             before = (row[0][0], options.before_id) if row else None
-        sql, params = browse_sql(apps, options.filters, time.time(), before, min(options.limit, 1000))
+        sql, params = browse_sql(
+            apps, options.filters, self.options.clock(), before, min(options.limit, 1000)
+        )
         return [to_event(r) for r in self.store.query(sql, params)]
 
     def get(self, caller: Caller, event_id: int) -> Event | None:

@@ -152,6 +152,14 @@ async def test_http_skill_tools_on_real_models(daemon: Daemon, smollm_id: str, t
         done = await s.call_tool("autocomplete", {"prefix": "Dear Maria, thank you for", "budget_ms": 5000})
         assert not done.isError, done.content
         assert done.structuredContent is not None and "suggestions" in done.structuredContent
+        moved = await s.call_tool(
+            "translate", {"text": "Good morning. The library opens at nine.", "target": "pt"}
+        )
+        assert not moved.isError, moved.content
+        out = moved.structuredContent or {}
+        assert out["target"] == "pt" and out["text"].strip() and out["engine"], out
+        if out["engine"].startswith("bergamot"):
+            assert "biblioteca" in out["text"].lower(), out
         said = await s.call_tool("ask", {"question": "Name a colour.", "grounding": False})
         assert not said.isError, said.content
         assert said.structuredContent and said.structuredContent["answer"].strip()

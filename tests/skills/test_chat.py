@@ -38,11 +38,21 @@ def week_memory(tmp_path_factory):  # type: ignore[no-untyped-def]
     from skills.memory.embed import FakeEmbedder
 
     path = tmp_path_factory.mktemp("week") / "m.db"
-    m = MemorySkill(MemoryOptions(StoreOptions(path, key_source="file")), embedder=FakeEmbedder())
-    w = week(1500)
+    now = pinned_now()
+    m = MemorySkill(
+        MemoryOptions(StoreOptions(path, key_source="file"), clock=lambda: now), embedder=FakeEmbedder()
+    )
+    w = week(1500, now=now)
     ids = push_week(m, w)
     yield m, w, ids
     m.close()
+
+
+def pinned_now() -> float:
+    """Yesterday at 15:00 local time: always in the past, and the same hour of the day whenever the
+    suite runs, so "yesterday" and "this morning" mean the same records after midnight too."""
+    lt = time.localtime(time.time() - 86400)
+    return time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 15, 0, 0, 0, 0, -1))
 
 
 def owner() -> Any:
@@ -91,13 +101,13 @@ def test_retrieval_ranks_by_person_time_and_latest_over_word_overlap(
     week_memory, question: str, key: str
 ) -> None:  # type: ignore[no-untyped-def]
     m, _, ids = week_memory
-    ranked = rank(m, owner(), question, limit=3)
+    ranked = rank(m, owner(), question, limit=3, now=m.options.clock())
     assert ranked and ranked[0].event.id == ids[key], [r.event.title for r in ranked]
 
 
 def test_a_person_question_never_cites_someone_else(week_memory) -> None:  # type: ignore[no-untyped-def]
     m, _, _ = week_memory
-    for r in rank(m, owner(), "What did Bruno ask me for?", limit=3):
+    for r in rank(m, owner(), "What did Bruno ask me for?", limit=3, now=m.options.clock()):
         e = r.event
         assert "bruno" in f"{e.title} {e.body} {' '.join(e.entities.people)}".lower()
 
@@ -223,7 +233,7 @@ def test_grounded_answers_over_a_week_of_history_say_the_thing_and_cite_it(
 ) -> None:  # type: ignore[no-untyped-def]
     m, w, ids = week_memory
     q = next(q for q in w.questions if q.key == key)
-    chat = ChatSkill(real_runtime, m)
+    chat = ChatSkill(real_runtime, m, clock=m.options.clock)
     answer = chat.answer([ChatMessage("user", q.text)], owner(), ChatOptions(model=Q05, generation=GREEDY))
     assert q.correct(answer.text), answer.text
     assert not is_bare(answer.text) and ids[key] in [c.id for c in answer.citations]
@@ -264,7 +274,7 @@ def test_a_real_bare_citation_is_repaired_into_a_sentence(real_runtime, memory) 
 @pytest.mark.real_model
 def test_the_fixed_system_prefix_is_reused_across_requests(real_runtime, week_memory) -> None:  # type: ignore[no-untyped-def]
     m, _, _ = week_memory
-    chat = ChatSkill(real_runtime, m)
+    chat = ChatSkill(real_runtime, m, clock=m.options.clock)
     opts = ChatOptions(model=Q05, generation=GenerationOptions(max_tokens=8, temperature=0.0), repair=False)
     chat.answer([ChatMessage("user", "Where is the team dinner?")], owner(), opts)
     second = chat.answer([ChatMessage("user", "When is my dentist appointment?")], owner(), opts)

@@ -140,8 +140,11 @@ def _seed(mem: Any, now: float) -> dict[str, int]:
     ],
 )
 def test_references_resolve_to_the_event_meant(make_memory: Any, phrase: str, key: str) -> None:
-    mem = make_memory()
-    now = time.time()
+    # "now" is yesterday at 15:00: the same hour of the day whenever the suite runs (at 00:13 the
+    # real clock put "30 hours ago" two days back and "4 hours ago" yesterday)
+    lt = time.localtime(time.time() - DAY)
+    now = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 15, 0, 0, 0, 0, -1))
+    mem = make_memory(clock=lambda: now)
     ids = _seed(mem, now)
     top = mem.resolve(Caller.user(), phrase)[0]
     assert top.event.id == ids[key], (phrase, top.event.title, top.reasons)
