@@ -117,9 +117,14 @@ def main(ctx: click.Context) -> None:
 @click.option(
     "--calibrate", is_flag=True, help="Measure each installed text model's speed here first (cached)."
 )
+@click.option(
+    "--calibrate-missing",
+    is_flag=True,
+    help="Measure only the models with no calibration for this device and llama.cpp build (setup runs this).",
+)
 @click.pass_obj
 @friendly
-def doctor(cfg: Config, as_json: bool, calibrate: bool) -> None:
+def doctor(cfg: Config, as_json: bool, calibrate: bool, calibrate_missing: bool) -> None:
     """Show what this machine has, where each engine family would run, and which model serves each
     role, with reasons."""
     from runtime.calibrate import calibrate_installed, current_calibrations, role_plan
@@ -127,8 +132,8 @@ def doctor(cfg: Config, as_json: bool, calibrate: bool) -> None:
 
     rt = make_runtime(cfg)
     try:
-        if calibrate:
-            calibrate_installed(rt, force=True, report=lambda m: err_console.print(f"[dim]{m}[/]"))
+        if calibrate or calibrate_missing:
+            calibrate_installed(rt, force=calibrate, report=lambda m: err_console.print(f"[dim]{m}[/]"))
         roles, cals = role_plan(rt), current_calibrations(rt)
     finally:
         rt.close()

@@ -57,6 +57,9 @@ case "$mode" in
   run)
     say "installing the default models into the store (verified by sha256)"
     .venv/bin/assistant models pull --defaults
+    # the model each role gets comes from measured speeds: measure once per device and llama.cpp build
+    say "measuring each model's speed on this machine (once per device and build; cached)"
+    .venv/bin/assistant doctor --calibrate-missing >/dev/null || say "calibration failed: run 'assistant doctor --calibrate' later"
     say "starting the assistant"
     exec .venv/bin/assistant "$@"
     ;;
