@@ -102,6 +102,9 @@ class ChatOptions:
     repair: bool = True
 
 
+NOTHING_FOUND = "I found nothing in your memory that answers that."
+
+
 @dataclass(frozen=True)
 class ChatAnswer:
     """The finished answer: its text, the memory events it rests on, and how it was made.
@@ -168,12 +171,24 @@ class ChatSkill:
         """Yield the answer's text as it is generated; the generator returns a ChatAnswer."""
         question = next((m.content for m in reversed(messages) if m.role == "user"), "")
         events = self.context_for(caller, question, options)
+        if not events and self._asks_memory(caller, question, options):
+            # "what did Ana ask me for?" with nothing from Ana: a model left alone invents a request
+            yield NOTHING_FOUND
+            return ChatAnswer(NOTHING_FOUND, (), "", False, "", None)
         if not events:
             model = options.model or self.runtime.model_for(options.role)
             parts: list[str] = []
             stats = yield from self._generate(list(messages), options.generation, model, cancel, parts)
             return ChatAnswer("".join(parts), (), model, False, "", stats)
         return (yield from self._grounded(messages, question, events, options, cancel))
+
+    def _asks_memory(self, caller: Any, question: str, options: ChatOptions) -> bool:
+        """Whether the question can only be answered from the user's own records: what a named
+        person asked for or wants ("What did Ana ask me for?")."""
+        if self.memory is None or not options.grounding or caller is None or not question.strip():
+            return False
+        q = read_question(question, self.clock())
+        return q.asks and bool(q.people)
 
     def _grounded(
         self,

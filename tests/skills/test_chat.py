@@ -146,6 +146,23 @@ class ScriptedRuntime:
         return engine.stream(prompt, options, cancel)
 
 
+def test_a_question_about_a_persons_request_with_no_record_says_so(memory) -> None:  # type: ignore[no-untyped-def]
+    """Nothing from Ana in memory: the answer says so instead of letting the model invent a request
+    (the 0.5B model answered "Ana asked me for a list of books" over an empty memory)."""
+    from skills.chat import NOTHING_FOUND
+    from skills.memory.model import Caller
+
+    memory.push(Caller("mail"), {"kind": "message", "title": "lunch", "body": "Bruno: lunch at noon?"})
+    rt = ScriptedRuntime("Ana asked you for a list of books.")
+    answer = ChatSkill(rt, memory).answer([ChatMessage("user", "What did Ana ask me for?")], owner())
+    assert answer.text == NOTHING_FOUND and not answer.citations and rt.calls == []
+    # a plain question still goes to the model
+    plain = ChatSkill(ScriptedRuntime("Paris."), memory).answer(
+        [ChatMessage("user", "What is the capital of France?")], owner()
+    )
+    assert plain.text == "Paris."
+
+
 def _pushed(memory) -> int:  # type: ignore[no-untyped-def]
     from skills.memory.model import Caller
 
