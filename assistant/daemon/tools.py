@@ -115,6 +115,22 @@ def _out(calls: Sequence[ToolCall]) -> list[ToolCallOut]:
     return [ToolCallOut(id=c.id, function=FunctionCall(name=c.name, arguments=c.arguments)) for c in calls]
 
 
+async def collect(job: Any) -> tuple[str, list[ToolCall]]:
+    """Run a whole (not streamed) tool-calling job to its end: its text and its tool calls."""
+    parts: list[str] = []
+    calls: list[ToolCall] = []
+    try:
+        while not job.finished:
+            for kind, value in await job.batch():
+                if isinstance(value, ToolCallEvent):
+                    calls.extend(value.calls)
+                elif kind == "token":
+                    parts.append(value.text)
+    finally:
+        job.close()
+    return "".join(parts), calls
+
+
 async def chat(
     ctx: HandlerContext, body: W.ChatRequest, request: Request, model: str, opts: GenerationOptions
 ) -> Any:
@@ -123,20 +139,9 @@ async def chat(
     job = start(ctx, request, model, turns, tools, choice, opts, body.parallel_tool_calls)
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:
-        parts: list[str] = []
-        calls: list[ToolCall] = []
-        try:
-            while not job.finished:
-                for kind, value in await job.batch():
-                    if isinstance(value, ToolCallEvent):
-                        calls.extend(value.calls)
-                    elif kind == "token":
-                        parts.append(value.text)
-        finally:
-            job.close()
+        text, calls = await collect(job)
         stats = job.stats
         p, c = (stats.prompt_tokens, stats.completion_tokens) if stats else (0, 0)
-        text = "".join(parts)
         message = W.AssistantMessage(content=text or (None if calls else ""), tool_calls=_out(calls) or None)
         return W.ChatCompletion(
             id=cid,

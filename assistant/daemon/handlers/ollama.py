@@ -264,18 +264,10 @@ async def chat(ctx: HandlerContext, body: O.ChatRequest, app: AppIdentity, reque
         rt = ctx.services.runtime
         job = _job(ctx, request, model, lambda c: rt.chat(messages, opts, model=model, cancel=c), keep)
     if not body.stream:
-        parts: list[str] = []
-        calls: list[ToolCall] = []
-        try:
-            while not job.finished:
-                for kind, value in await job.batch():
-                    if isinstance(value, ToolCallEvent):
-                        calls.extend(value.calls)
-                    elif kind == "token":
-                        parts.append(value.text)
-        finally:
-            job.close()
-        reply = O.ReplyMessage(content="".join(parts), tool_calls=_tool_calls(calls) or None)  # type: ignore[arg-type]
+        from assistant.daemon.tools import collect
+
+        text, calls = await collect(job)
+        reply = O.ReplyMessage(content=text, tool_calls=_tool_calls(calls) or None)  # type: ignore[arg-type]
         return O.ChatResponse(message=reply, **_done(job.stats, model, _reason(job.stats)))
 
     def render(kind: str, value: Any) -> list[dict[str, Any]]:
