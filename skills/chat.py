@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Generator, Protocol, Sequence
 
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats
-from skills.chat_context import best_match, describe, rank, read_question
+from skills.chat_context import Question, best_match, describe, rank, read_question
 
 log = logging.getLogger(__name__)
 REF = re.compile(r"\[(\d{1,2})\]")
@@ -146,16 +146,20 @@ class ChatSkill:
         self.memory = memory
         self.clock = clock  # "now" for time words in questions and records; tests pin it
 
-    def context_for(self, caller: Any, question: str, options: ChatOptions = ChatOptions()) -> list[Any]:
-        """Return the memory events worth giving the model for this question (caller's view only)."""
+    def context_for(
+        self, caller: Any, question: str, options: ChatOptions = ChatOptions(), read: Question | None = None
+    ) -> list[Any]:
+        """Return the memory events worth giving the model for this question (caller's view only);
+        read: the question's cues, when the caller has read them already."""
         if self.memory is None or not options.grounding or not question.strip() or caller is None:
             return []
-        ranked = rank(self.memory, caller, question, options.max_context, options.min_score, self.clock())
+        now = self.clock()
+        q = read_question(question, now) if read is None else read
+        ranked = rank(self.memory, caller, question, options.max_context, options.min_score, now, q)
         if not ranked:
             return []
         # a small model picks the wrong record when near-misses sit beside a clear winner: give it
         # only the records that score close to the best
-        q = read_question(question, self.clock())
         if q.people or q.latest:
             return [ranked[0].event]  # "what did Ana ask", "the latest ...": one record is the answer
         top = ranked[0].score
@@ -170,8 +174,9 @@ class ChatSkill:
     ) -> Generator[str, None, ChatAnswer]:
         """Yield the answer's text as it is generated; the generator returns a ChatAnswer."""
         question = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        events = self.context_for(caller, question, options)
-        if not events and self._asks_memory(caller, question, options):
+        q = read_question(question, self.clock())
+        events = self.context_for(caller, question, options, q)
+        if not events and self._asks_memory(caller, question, q, options):
             # "what did Ana ask me for?" with nothing from Ana: a model left alone invents a request
             yield NOTHING_FOUND
             return ChatAnswer(NOTHING_FOUND, (), "", False, "", None)
@@ -182,12 +187,11 @@ class ChatSkill:
             return ChatAnswer("".join(parts), (), model, False, "", stats)
         return (yield from self._grounded(messages, question, events, options, cancel))
 
-    def _asks_memory(self, caller: Any, question: str, options: ChatOptions) -> bool:
+    def _asks_memory(self, caller: Any, question: str, q: Question, options: ChatOptions) -> bool:
         """Whether the question can only be answered from the user's own records: what a named
         person asked for or wants ("What did Ana ask me for?")."""
         if self.memory is None or not options.grounding or caller is None or not question.strip():
             return False
-        q = read_question(question, self.clock())
         return q.asks and bool(q.people)
 
     def _grounded(

@@ -127,11 +127,12 @@ def rank(
     limit: int = 3,
     min_score: float = 0.3,
     now: float | None = None,
+    read: Question | None = None,
 ) -> list[Ranked]:
     """Return up to limit events for a question, best first: person, time and recency cues first,
-    then the memory skill's own relevance."""
+    then the memory skill's own relevance. read: the question's cues, when the caller has them."""
     now = time.time() if now is None else now
-    q = read_question(question, now)
+    q = read_question(question, now) if read is None else read
     window = Filters(since=q.since, until=q.until)
     relevance: dict[int, float] = {}
     pool: dict[int, Event] = {}
