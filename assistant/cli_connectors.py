@@ -8,7 +8,6 @@ hook push is what the snippet runs after each command.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -219,25 +218,12 @@ def forget_cmd(cfg: Config, name: str, yes: bool) -> None:
 
 def _shell_token(cfg: Config) -> str:
     """Return the shell app's token, registering the app (memory:write only) on first use."""
-    from assistant.daemon.apps import AppRegistry
+    from assistant.daemon.apps import AppRegistry, ensure_app_token
     from assistant.daemon.settings import DaemonConfig
     from skills.memory.connectors.shell import APP
 
-    path = cfg.data_dir / "shell.token"
     registry = AppRegistry(DaemonConfig.from_config(cfg).registry_path)
-    if path.exists():
-        token = path.read_text().strip()
-        if registry.identify(token) is not None:
-            return token
-    registry.revoke(APP)
-    token = registry.add(APP, ("memory:write",))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    os.replace(tmp, path)
-    return token
+    return ensure_app_token(registry, cfg.data_dir / "shell.token", APP, ("memory:write",))
 
 
 class HookGroup(click.Group):

@@ -173,10 +173,25 @@ class AppRegistry:
 
 def ensure_owner_token(registry: AppRegistry, token_file: Path) -> str:
     """Return the local user's admin token, creating it (file mode 0600) on first run."""
+    return ensure_app_token(registry, token_file, OWNER, ("admin",))
+
+
+def ensure_app_token(registry: AppRegistry, token_file: Path, app: str, scopes: tuple[str, ...]) -> str:
+    """Return the token kept in token_file for app, registering app with scopes (and writing the
+    file, mode 0600, atomically) when the file is missing or its token no longer identifies."""
     if token_file.exists():
         token = token_file.read_text().strip()
         if registry.identify(token) is not None:
             return token
+    registry.revoke(app)
+    token = registry.add(app, scopes)
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = token_file.with_name(f".{token_file.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    os.replace(tmp, token_file)
+    return token
     registry.revoke(OWNER)
     token = registry.add(OWNER, ("admin",))
     token_file.parent.mkdir(parents=True, exist_ok=True)
