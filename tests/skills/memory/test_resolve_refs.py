@@ -18,111 +18,55 @@ DAY = 86400.0
 
 
 def _seed(mem: Any, now: float) -> dict[str, int]:
+    """Push the week these tests resolve against; return each event's id by key."""
     ids: dict[str, int] = {}
 
-    def put(key: str, app: str, **ev: Any) -> None:
-        ids[key] = mem.push(Caller(app), ev).id
+    def put(key: str, app: str, kind: str, title: str, created: float, **ev: Any) -> None:
+        ids[key] = mem.push(Caller(app), {"kind": kind, "title": title, "created": created, **ev}).id
 
-    put(
-        "draft",
-        "libreoffice",
-        kind="file_opened",
-        title="budget-draft.xlsx",
-        uri="file:///d/budget-draft.xlsx",
-        created=now - 3 * DAY,
-    )
-    put(
-        "final",
-        "libreoffice",
-        kind="file_opened",
-        title="budget-final.xlsx",
-        uri="file:///d/budget-final.xlsx",
-        created=now - 40 * 60,
-    )
-    put(
-        "v3",
-        "writer",
-        kind="file_opened",
-        title="plan-v3.docx",
-        uri="file:///d/plan-v3.docx",
-        created=now - 4 * DAY,
-    )
-    put(
-        "v4",
-        "writer",
-        kind="file_opened",
-        title="plan-v4.docx",
-        uri="file:///d/plan-v4.docx",
-        created=now - 3 * DAY,
-    )
-    put(
-        "few",
-        "libreoffice",
-        kind="file_opened",
-        title="forecast.ods",
-        uri="file:///d/forecast.ods",
-        created=now - 4 * H,
-    )
-    put(
-        "old_sheet",
-        "libreoffice",
-        kind="file_opened",
-        title="roster.ods",
-        uri="file:///d/roster.ods",
-        created=now - 30 * H,
-    )
-    put(
+    def opened(key: str, app: str, name: str, ago: float) -> None:
+        put(key, app, "file_opened", name, now - ago, uri=f"file:///d/{name}")
+
+    def message(key: str, app: str, title: str, body: str, created: float, **entities: list[str]) -> None:
+        put(key, app, "message", title, created, body=body, entities=entities)
+
+    opened("draft", "libreoffice", "budget-draft.xlsx", 3 * DAY)
+    opened("final", "libreoffice", "budget-final.xlsx", 40 * 60)
+    opened("v3", "writer", "plan-v3.docx", 4 * DAY)
+    opened("v4", "writer", "plan-v4.docx", 3 * DAY)
+    opened("few", "libreoffice", "forecast.ods", 4 * H)
+    opened("old_sheet", "libreoffice", "roster.ods", 30 * H)
+    message(
         "pdf_mail",
         "mail",
-        kind="message",
-        title="Signed lease",
-        body="attached",
-        entities={"people": ["Ana Lima"], "files": ["lease.pdf"]},
-        created=day_start(now) - 2 * DAY + 11 * H,
+        "Signed lease",
+        "attached",
+        day_start(now) - 2 * DAY + 11 * H,
+        people=["Ana Lima"],
+        files=["lease.pdf"],
     )
-    put(
+    message(
         "pdf_mail_new",
         "mail",
-        kind="message",
-        title="Receipt",
-        body="attached",
-        entities={"people": ["Bruno Costa"], "files": ["receipt.pdf"]},
-        created=now - 3 * H,
+        "Receipt",
+        "attached",
+        now - 3 * H,
+        people=["Bruno Costa"],
+        files=["receipt.pdf"],
     )
-    put(
-        "ask",
-        "slack",
-        kind="message",
-        title="hiring",
-        body="Could you send me the hiring plan?",
-        entities={"people": ["Dana Weiss"]},
-        created=now - 2 * DAY,
+    message(
+        "ask", "slack", "hiring", "Could you send me the hiring plan?", now - 2 * DAY, people=["Dana Weiss"]
     )
-    put(
-        "plan_file",
-        "writer",
-        kind="file_opened",
-        title="hiring-plan.docx",
-        uri="file:///d/hiring-plan.docx",
-        created=now - 1 * H,
-    )
-    put(
-        "carla",
-        "slack",
-        kind="message",
-        title="trip",
-        body="Flights are booked",
-        entities={"people": ["Carla Mendes"]},
-        created=now - 5 * H,
-    )
+    opened("plan_file", "writer", "hiring-plan.docx", 1 * H)
+    message("carla", "slack", "trip", "Flights are booked", now - 5 * H, people=["Carla Mendes"])
     put(
         "page",
         "connector:browser",
-        kind="url",
-        title="Sourdough starter guide",
+        "url",
+        "Sourdough starter guide",
+        now - 6 * H,
         uri="https://b.example/sourdough",
         body="visited in Firefox",
-        created=now - 6 * H,
     )
     return ids
 
