@@ -9,8 +9,10 @@ whose template has no tool format get the same text, which small instruct models
 How a reply is generated (`ToolChat.stream`):
 - `auto`: the model writes freely; the moment it emits `<tool_call>` the free run stops and a second
   run continues from there under the call grammar, so its text is unconstrained and its calls are
-  always valid JSON for one of the tools' schemas. A reply that opens with `{` counts as a call too:
-  small models (Qwen2.5-Coder-0.5B) often write the call's JSON without its tag.
+  always valid JSON for one of the tools' schemas. Small models (Qwen2.5-Coder-0.5B) often write the
+  call's JSON without its tag: a reply that opens with `{` is held back until it is a whole JSON
+  object naming one of the tools with arguments valid for its schema (then it is that call, and the
+  reply ends there), or until it cannot become one (then all of it is text, sent as it was written).
 - `required` or a named function: the prompt already ends with `<tool_call>`; only the grammar runs.
 - `none`: the tools are left out of the prompt (earlier calls and results stay in it).
 A call cut short by max_tokens is dropped, never returned half-written.
@@ -311,6 +313,84 @@ def parse_calls(text: str, known: set[str]) -> list[ToolCall]:
     return out
 
 
+UNTAGGED_HEAD = re.compile(r'\s*\{\s*(?:(?P<other>[^"\s])|"(?P<key>(?:[^"\\]|\\.)*)")?')
+UNTAGGED_NAME = re.compile(r'\s*\{\s*"name"\s*(?::\s*(?:(?P<other>[^"\s])|"(?P<name>(?:[^"\\]|\\.)*)")?)?')
+CALL_KEYS = ("name", "arguments")
+
+
+def _object_end(text: str, start: int) -> int | None:
+    """Index just past the JSON object opening at text[start] ("{"), or None while it is unclosed."""
+    depth, in_str, esc = 0, False, False
+    for i in range(start, len(text)):
+        c = text[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
+def _valid_arguments(args: Any, tool: Tool) -> bool:
+    import jsonschema  # lazily: only an untagged candidate needs it
+
+    try:
+        return isinstance(args, dict) and jsonschema.validators.validator_for(tool.parameters)(
+            tool.parameters
+        ).is_valid(args)
+    except jsonschema.exceptions.SchemaError:
+        return False
+
+
+def read_untagged(text: str, tools: Sequence[Tool]) -> tuple[str, ToolCall | None, int]:
+    """Read a reply that opens with "{" as a call written without its <tool_call> tag.
+
+    Return ("wait", None, 0) while it could still become one, ("text", None, 0) once it cannot, and
+    ("call", call, end) when text opens with a whole JSON object `{"name": <a tool's name>,
+    "arguments": <valid for its schema>}` ending at text[end]. Obvious non-calls (a first key other
+    than name/arguments, a name that is no tool's) are known before the object closes.
+    """
+    by_name = {t.name: t for t in tools}
+    head = UNTAGGED_HEAD.match(text)
+    if head is None:
+        return "text", None, 0
+    if head.group("other") is not None:
+        return "text", None, 0
+    key = head.group("key")
+    if key is not None and key not in CALL_KEYS:
+        return "text", None, 0  # a whole first key that no call has
+    named = UNTAGGED_NAME.match(text)
+    if named is not None and (
+        named.group("other") is not None or named.group("name") not in (None, *by_name)
+    ):
+        return "text", None, 0
+    start = text.index("{")
+    end = _object_end(text, start)
+    if end is None:
+        return "wait", None, 0
+    try:
+        obj = json.loads(text[start:end])
+    except ValueError:
+        return "text", None, 0
+    if not isinstance(obj, dict) or not set(obj) <= set(CALL_KEYS) or obj.get("name") not in by_name:
+        return "text", None, 0
+    args = obj.get("arguments", {})
+    if not _valid_arguments(args, by_name[obj["name"]]):
+        return "text", None, 0
+    call = ToolCall(f"call_{uuid.uuid4().hex[:24]}", obj["name"], json.dumps(args, ensure_ascii=False))
+    return "call", call, end
+
+
 class _Linked(CancelToken):
     """A cancel token of our own that also reads as cancelled when the caller's is."""
 
@@ -366,7 +446,7 @@ class ToolChat:
             text, first = "", None
             if choice == "auto":
                 mine = _Linked(cancel)
-                text, first, found = yield from self._free(engine, prompt, opts, mine)
+                text, first, found = yield from self._free(engine, prompt, opts, mine, tools)
                 if not found or (cancel is not None and cancel.cancelled):
                     self.runtime.scheduler.record(model, first)
                     return first
@@ -399,10 +479,14 @@ class ToolChat:
             return stats
 
     def _free(
-        self, engine: Any, prompt: str, opts: GenerationOptions, mine: _Linked
+        self, engine: Any, prompt: str, opts: GenerationOptions, mine: _Linked, tools: Sequence[Tool]
     ) -> Generator[TokenEvent, None, tuple[str, GenerationStats, bool]]:
-        """Generate freely until the model opens a tool call; return (text, stats, opened)."""
+        """Generate freely until the model opens a tool call; return (text, stats, opened).
+        A call written without its tag is yielded here (a ToolCallEvent; the stats then say
+        "tool_calls" and opened is False): the reply ends with it."""
         acc, sent, found = "", 0, False
+        untagged: bool | None = None  # None until the first visible character; then: opened with "{"
+        call: ToolCall | None = None
         gen = engine.stream(prompt, opts, mine)
         while True:
             try:
@@ -410,12 +494,22 @@ class ToolChat:
             except StopIteration as stop:
                 stats: GenerationStats = stop.value
                 break
-            if found:
+            if found or call is not None:
                 continue
             acc += ev.text
+            if untagged is None and acc.strip():
+                untagged = acc.lstrip().startswith("{")
+            if untagged:
+                verdict, call, end = read_untagged(acc, tools)
+                if verdict == "wait":
+                    continue  # held back: it may still be a call
+                if call is not None:
+                    acc = acc[:end]
+                    mine.cancel()
+                    yield ToolCallEvent("", ev.token_count, (call,))
+                    continue
+                untagged = False  # text after all: released below, as written
             at = acc.find(OPEN)
-            if at < 0 and acc.lstrip().startswith("{"):
-                at = 0  # small models often write the call's JSON without its tag: constrain it too
             if at >= 0:
                 found = True
                 acc = acc[:at]
@@ -429,8 +523,10 @@ class ToolChat:
             if upto > sent:
                 yield TokenEvent(acc[sent:upto], ev.token_count)
                 sent = upto
+        if call is not None:
+            return acc, replace(stats, finish_reason="tool_calls"), False
         if not found and sent < len(acc):
-            yield TokenEvent(acc[sent:], stats.completion_tokens)
+            yield TokenEvent(acc[sent:], stats.completion_tokens)  # includes an unfinished "{..." held back
         if found:
             # the free run ends where the call begins; trailing blanks before the tag belong to the format
             stats = replace(stats, finish_reason="tool_calls")
