@@ -178,6 +178,9 @@ def push(
 @click.argument("query")
 @with_filters
 @click.option("--keyword", is_flag=True, help="Keyword search only (no embeddings).")
+@click.option(
+    "--words", is_flag=True, help='Search the query\'s words even when it reads as a reference ("that file").'
+)
 @click.option("--limit", default=10, show_default=True, help="Most results.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
@@ -190,15 +193,22 @@ def search(
     since: str | None,
     until: str | None,
     keyword: bool,
+    words: bool,
     limit: int,
     as_json: bool,
 ) -> None:
-    """Search memory: BM25 plus meaning plus recency."""
+    """Search memory: BM25 plus meaning plus recency. A query that points at one thing ("that file",
+    "her", "the PDF from yesterday") is resolved as a reference instead, and says so; --words, --json
+    or a filter keep it a search."""
     from skills.memory import SearchOptions
+    from skills.memory.resolve import looks_like_reference
 
-    opts = SearchOptions(
-        mode="keyword" if keyword else "hybrid", limit=limit, filters=_filters(app, kind, since, until)
-    )
+    filters = _filters(app, kind, since, until)
+    if not (words or as_json or app or kind or since or until) and looks_like_reference(query):
+        click.echo(f"{query!r} reads as a reference: resolved it (--words searches its words)")
+        _resolve(cfg, query, limit, as_json=False)
+        return
+    opts = SearchOptions(mode="keyword" if keyword else "hybrid", limit=limit, filters=filters)
     with _memory(cfg) as mem:
         if not keyword:
             mem.embed_pending()
@@ -220,6 +230,10 @@ def search(
 @friendly
 def resolve(cfg: Config, text: str, limit: int, as_json: bool) -> None:
     """Resolve a reference such as "that file", "her" or "the PDF from yesterday" to events, with reasons."""
+    _resolve(cfg, text, limit, as_json)
+
+
+def _resolve(cfg: Config, text: str, limit: int, as_json: bool) -> None:
     with _memory(cfg) as mem:
         cands = mem.resolve(_user(), text, limit)
     if as_json:

@@ -83,6 +83,22 @@ def _stem(t: str) -> str:
     return t
 
 
+# Words that make a query point at one thing rather than ask for text that matches.
+POINTING = frozenset(
+    "that this those these it its her him she he them they his hers who whom whose which "
+    "yesterday earlier ago last latest recent recently just".split()
+)
+
+
+def looks_like_reference(query: str) -> bool:
+    """Whether the query names one thing to resolve ("that file", "her", "the PDF from yesterday",
+    "who sent the contract") rather than words to search for ("budget 2025")."""
+    words = re.findall(r"[\w']+", query.lower())
+    if not words:
+        return False
+    return words[0] == "the" or any(w in POINTING for w in words)
+
+
 def parse_reference(text: str, now: float) -> Reference:
     """Return the cues in a reference phrase."""
     toks = tokens(text)
@@ -449,4 +465,4 @@ class Resolver:
         return best
 
 
-__all__ = ["Reference", "Resolver", "parse_reference"]
+__all__ = ["Reference", "Resolver", "looks_like_reference", "parse_reference"]

@@ -149,15 +149,6 @@ async def test_enter_resolves_a_reference_and_searches_plain_words(tui_config, s
         assert table.get_row_at(0)[0] == str(noise.id)
 
 
-def test_which_queries_read_as_references() -> None:
-    from assistant.tui.screens.memory import looks_like_reference
-
-    for q in ("that file", "her", "the PDF from yesterday", "who sent the contract", "it"):
-        assert looks_like_reference(q), q
-    for q in ("quarterly budget", "complaint", "file server logs", ""):
-        assert not looks_like_reference(q), q
-
-
 async def test_chat_answer_cites_memory(tui_config, services) -> None:  # type: ignore[no-untyped-def]
     """An answer that used cross-app memory shows its citation under the reply."""
     backend = LocalBackend(services)

@@ -4,7 +4,6 @@ pause/resume capture and retention."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from typing import Any
 
@@ -73,6 +72,8 @@ class MemoryScreen(AppScreen):
     def submitted(self) -> None:
         """Enter does what the text asks: a reference ("that file", "her", "the PDF from yesterday")
         is resolved, anything else is searched as words; the status line says which."""
+        from skills.memory.resolve import looks_like_reference  # the memory skill loads lazily
+
         q = self.query_one("#memory-query", Input).value.strip()
         if not q:
             self.refresh_timeline()
@@ -183,19 +184,3 @@ class MemoryScreen(AppScreen):
             purged = self.backend.memory_retention(float(raw))
             self.app.notify(f"retention {raw} days; purged {purged} expired event(s)")
             self.refresh_timeline()
-
-
-# Words that make a query point at one thing rather than ask for matching text.
-_DEICTIC = frozenset(
-    "that this those these it its her him she he them they his hers who whom whose which "
-    "yesterday earlier ago last latest recent recently just".split()
-)
-
-
-def looks_like_reference(query: str) -> bool:
-    """Whether Enter should resolve the query as a reference ("that file", "her", "the PDF from
-    yesterday", "who sent the contract") rather than search its words ("budget 2025")."""
-    words = re.findall(r"[\w']+", query.lower())
-    if not words:
-        return False
-    return words[0] == "the" or any(w in _DEICTIC for w in words)

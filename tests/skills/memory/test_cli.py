@@ -93,3 +93,24 @@ def test_cli_push_search_resolve_forget_pause_stats(run, tmp_path: Path) -> None
 def test_cli_opt_out_is_reported(run) -> None:  # type: ignore[no-untyped-def]
     assert "NOT encrypted" in run("init", "--no-encrypt").output
     assert "OFF: the user opted out" in run("stats").output
+
+
+def test_search_resolves_a_query_that_reads_as_a_reference(run) -> None:  # type: ignore[no-untyped-def]
+    batch = json.dumps(
+        [
+            {"kind": "url", "title": "Report Q3.pdf", "uri": "https://x/q3.pdf"},
+            {"kind": "note", "title": "that pdf in the browser is slow"},
+        ]
+    )
+    run("push", "--app", "firefox", "--json", "-", input=batch)
+    r = run("search", "that pdf in the browser", "--keyword")
+    assert r.exit_code == 0 and "reads as a reference: resolved it" in r.output
+    assert "because:" in r.output and r.output.index("#1 ") < r.output.index("#2 ")  # the PDF ranks first
+    # --words, --json and filters keep it a search: the note holds those words, the PDF does not
+    for extra in (["--words"], ["--app", "firefox"]):
+        r = run("search", "that pdf in the browser", "--keyword", *extra)
+        assert "reads as a reference" not in r.output and "because:" not in r.output, extra
+        assert "#2 " in r.output
+    hits = json.loads(run("search", "that pdf in the browser", "--keyword", "--json").output)
+    assert hits[0]["event"]["id"] == 2
+    assert "reads as a reference" not in run("search", "slow report", "--keyword").output

@@ -11,6 +11,7 @@ import pytest
 
 from skills.memory import Caller
 from skills.memory.reftime import parse_time
+from skills.memory.resolve import looks_like_reference
 from skills.memory.text import day_start
 
 H = 3600.0
@@ -175,3 +176,18 @@ def test_who_answers_skip_the_user_and_prefer_the_named_sender(make_memory: Any)
     )
     top = mem.resolve(Caller.user(), "who asked for the quarterly numbers")[0]
     assert top.entity == "Omar Haddad"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["that file", "her", "the PDF from yesterday", "who sent the contract", "it", "The draft", "open it!"],
+)
+def test_queries_that_point_at_one_thing_read_as_references(query: str) -> None:
+    assert looks_like_reference(query)
+
+
+@pytest.mark.parametrize(
+    "query", ["quarterly budget", "complaint", "file server logs", "", "  ", "theory of the case"]
+)
+def test_queries_of_words_to_match_do_not(query: str) -> None:
+    assert not looks_like_reference(query)
