@@ -187,6 +187,12 @@ class Scheduler(Generic[E]):
         self._mu = threading.RLock()
         self._load_mu = threading.Lock()  # one load at a time keeps peak memory predictable
         self.metrics: dict[str, ModelMetrics] = {}
+        self._keep: dict[str, float] = {}  # per-model keep-alive set by keep(); others use keep_alive
+        # the reaper (start_reaper): a thread that sleeps until the next idle model's keep-alive ends
+        self._wake = threading.Condition(threading.Lock())
+        self._poked = False
+        self._stopping = False
+        self._reaper: threading.Thread | None = None
 
     # -- leasing ---------------------------------------------------------------------------
     @overload
@@ -251,6 +257,7 @@ class Scheduler(Generic[E]):
                 slot.last_used = self._clock()
                 slot.users -= 1
             slot.lock.release()
+            self._poke()  # idle now: its keep-alive runs from here
 
     @overload
     def pin(self, model_id: str, loader: None = None, timeout: float | None = None) -> E: ...
@@ -274,6 +281,7 @@ class Scheduler(Generic[E]):
             if s is not None and s.pins:
                 s.pins -= 1
                 s.last_used = self._clock()
+        self._poke()
 
     def holders(self, model_id: str) -> int:
         """How many pin() holders keep model_id loaded now."""
@@ -346,16 +354,85 @@ class Scheduler(Generic[E]):
         except Exception:  # a failing close must not keep memory accounting wrong
             log.exception("closing %s failed", slot.model_id)
 
+    def keep(self, model_id: str, seconds: float | None) -> None:
+        """Keep model_id loaded for `seconds` once idle (negative: until unloaded, evicted for room
+        or closed; None: the scheduler's keep_alive again), from its next use on, as Ollama's
+        per-request keep_alive does."""
+        with self._mu:
+            if seconds is None:
+                self._keep.pop(model_id, None)
+            else:
+                self._keep[model_id] = seconds
+        self._poke()
+
+    def keep_alive_of(self, model_id: str) -> float:
+        """Seconds model_id stays loaded once idle; negative means until unloaded."""
+        with self._mu:
+            return self._keep.get(model_id, self.keep_alive)
+
+    def expires_in(self, model_id: str) -> float | None:
+        """Seconds until model_id's keep-alive ends (all of it while the model is in use: it runs
+        from the end of each use); None when it is kept until unloaded."""
+        ttl = self.keep_alive_of(model_id)
+        if ttl < 0:
+            return None
+        with self._mu:
+            s = self._slots.get(model_id)
+            idle = self._clock() - s.last_used if s is not None and s.idle else 0.0
+        return max(ttl - idle, 0.0)
+
+    def _next_expiry(self) -> float | None:
+        """Seconds until the first idle model's keep-alive ends; None when none will."""
+        now = self._clock()
+        with self._mu:
+            due = [
+                s.last_used + ttl - now
+                for s in self._slots.values()
+                if s.idle and (ttl := self._keep.get(s.model_id, self.keep_alive)) >= 0
+            ]
+        return max(min(due), 0.0) if due else None
+
     def evict_expired(self) -> list[str]:
-        """Unload models idle for longer than keep_alive; return their ids."""
+        """Unload models idle for longer than their keep-alive; return their ids."""
         now = self._clock()
         gone = []
         with self._mu:
             for s in self._slots.values():
-                if s.idle and now - s.last_used > self.keep_alive:
+                ttl = self._keep.get(s.model_id, self.keep_alive)
+                if s.idle and ttl >= 0 and now - s.last_used > ttl:
                     self._evict(s)
                     gone.append(s.model_id)
         return gone
+
+    def start_reaper(self) -> None:
+        """Unload each idle model as its keep-alive ends, from a background thread, until close().
+        Without it (the default: CLI runs, fake-clock tests) expired models go at the next use()."""
+        with self._wake:
+            if self._reaper is None:
+                self._stopping = False
+                self._reaper = threading.Thread(target=self._reap, name="keep-alive", daemon=True)
+                self._reaper.start()
+
+    def _poke(self) -> None:
+        with self._wake:
+            self._poked = True
+            self._wake.notify_all()
+
+    def _reap(self) -> None:
+        while True:
+            wait = self._next_expiry()  # outside _wake: its lock is never held with _mu
+            with self._wake:
+                if not self._poked and not self._stopping:
+                    # a little past the due time: expiry is "idle for longer than" the keep-alive
+                    # an hour at most: Condition.wait refuses a timeout of centuries
+                    self._wake.wait(None if wait is None else min(wait + 0.01, 3600.0))
+                self._poked = False
+                if self._stopping:
+                    return
+            try:
+                self.evict_expired()
+            except Exception:  # an engine that fails to close must not end the reaper
+                log.exception("keep-alive eviction failed")
 
     def unload(self, model_id: str) -> bool:
         """Unload model_id now if it is loaded and idle; return whether it was unloaded."""
@@ -391,6 +468,12 @@ class Scheduler(Generic[E]):
     def close(self, wait: float = 30.0) -> None:
         """Unload everything, first waiting (up to `wait` seconds) for requests still running:
         freeing a model under a running generation would crash the process."""
+        with self._wake:
+            reaper, self._reaper = self._reaper, None
+            self._stopping = True
+            self._wake.notify_all()
+        if reaper is not None:
+            reaper.join(5)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             with self._mu:

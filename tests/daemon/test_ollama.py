@@ -160,3 +160,33 @@ def test_tokenless_opt_in(daemon: Daemon, tokenless: None, smollm_id: str) -> No
         assert c.get("/v1/models").status_code == 401  # the opt-in covers /api/* only
         assert c.get("/api/tags", headers={"Origin": "http://evil.example"}).status_code == 403
         assert c.get("/api/tags", headers={"Host": "rebind.example:80"}).status_code == 403
+
+
+def _loaded(oll: ollama.Client) -> dict[str, Any]:
+    return {m.model: m for m in oll.ps().models}
+
+
+def test_keep_alive_per_model(oll: ollama.Client, daemon: Daemon) -> None:
+    import time
+
+    sched = daemon.services.runtime.scheduler
+    default = sched.keep_alive
+    sched.keep_alive = 1.0  # the daemon's own keep-alive, short, so "forever" has something to outlast
+    try:
+        oll.generate(model=SMOL, prompt="Hi", options={"num_predict": 1}, keep_alive=-1)
+        time.sleep(3)  # three times the daemon's keep-alive, no request in between
+        forever = _loaded(oll)[SMOL]
+        assert forever.expires_at is not None and forever.expires_at.year > 9000
+        oll.generate(model=SMOL, prompt="Hi", options={"num_predict": 1}, keep_alive="1s")
+        shown = _loaded(oll).get(SMOL)
+        assert shown is None or shown.expires_at.timestamp() - time.time() < 5  # type: ignore[union-attr]
+        deadline = time.monotonic() + 20
+        while SMOL in _loaded(oll) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert SMOL not in _loaded(oll)  # gone without another request: the keep-alive ran out
+        oll.generate(model=SMOL, prompt="", keep_alive="2h")  # load only, kept two hours
+        left = _loaded(oll)[SMOL].expires_at.timestamp() - time.time()  # type: ignore[union-attr]
+        assert 7000 < left <= 7200
+    finally:
+        sched.keep(SMOL, None)
+        sched.keep_alive = default

@@ -147,6 +147,50 @@ def test_keep_alive_expiry() -> None:
     assert loads == ["a", "a"]
 
 
+def test_keep_alive_per_model() -> None:
+    clock = Clock()
+    s, loads = make({"a": MB, "b": MB, "c": MB}, clock, keep_alive=10)
+    s.keep("a", 1)
+    s.keep("b", -1)  # until unloaded
+    for m in "abc":
+        with s.use(m):
+            pass
+    assert s.expires_in("a") == 1 and s.expires_in("b") is None and s.expires_in("c") == 10
+    clock.t += 2
+    assert s.evict_expired() == ["a"]
+    clock.t += 10**6
+    assert s.evict_expired() == ["c"] and [m.model_id for m in s.loaded()] == ["b"]
+    assert s.unload("b")  # forever still yields to an explicit unload
+    s.keep("a", None)  # back to the scheduler's keep_alive
+    with s.use("a"):
+        pass
+    clock.t += 5
+    assert s.evict_expired() == [] and s.keep_alive_of("a") == 10
+
+
+def test_the_reaper_unloads_when_the_keep_alive_ends_without_another_use() -> None:
+    s, _ = make({"a": MB, "b": MB}, clock=time.monotonic, keep_alive=60)  # type: ignore[arg-type]
+    s.start_reaper()
+    try:
+        s.keep("a", 0.2)
+        s.keep("b", 1e300)  # centuries: more than Condition.wait takes, the reaper must live on
+        for m in "ab":
+            with s.use(m):
+                pass
+        deadline = time.monotonic() + 10
+        while "a" in {m.model_id for m in s.loaded()} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [m.model_id for m in s.loaded()] == ["b"] and s.metrics["a"].evictions == 1
+        assert s._reaper is not None and s._reaper.is_alive()
+        s.keep("b", 0.1)  # a shorter keep-alive wakes the reaper, which was waiting for nothing
+        while s.loaded() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert s.loaded() == []
+    finally:
+        s.close()
+    assert s._reaper is None
+
+
 def test_concurrent_requests_are_serialized_and_fair() -> None:
     s, loads = make({"a": MB})
     order: list[int] = []

@@ -49,7 +49,7 @@ def _model(ctx: HandlerContext, name: str, field: str = "model") -> str:
 
 
 def _keep_alive(value: str | float | None) -> float | None:
-    """Seconds from Ollama's keep_alive ("5m", "30s", 0, -1); None when not given."""
+    """Seconds from Ollama's keep_alive ("5m", "30s", 0; negative: forever); None when not given."""
     if value is None:
         return None
     m = DURATION.match(str(value).strip())
@@ -60,6 +60,12 @@ def _keep_alive(value: str | float | None) -> float | None:
             field="keep_alive",
         )
     return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def _keep(ctx: HandlerContext, model: str, seconds: float | None) -> None:
+    """Set how long model stays loaded once idle, as each Ollama request does: its keep_alive, or the
+    daemon's when it sends none. 0 unloads after this request (done where the request ends)."""
+    ctx.services.runtime.scheduler.keep(model, None if seconds is None or seconds == 0 else seconds)
 
 
 def _format(fmt: Any) -> dict[str, Any] | None:
@@ -226,20 +232,22 @@ async def chat(ctx: HandlerContext, body: O.ChatRequest, app: AppIdentity, reque
         _refuse_images(m.images, f"messages[{i}].images")
     schema = await ctx.to_thread(_format, body.format)
     opts = _options(ctx, model, body.options, schema)
+    tools = [Tool(t.function.name, t.function.description, t.function.parameters) for t in body.tools or []]
+    if tools:
+        from skills.chat_tools import check_tools
+
+        if schema is not None:
+            raise BadRequest("format cannot be combined with tools", "leave out format", field="format")
+        await ctx.to_thread(check_tools, tools)
+    _keep(ctx, model, keep)  # a request refused above changes nothing
     if not body.messages:
         await _load_only(ctx, model, keep)
         done = _done(None, model, "unload" if keep == 0 else "load")
         return O.ChatResponse(message=O.ReplyMessage(), **done)
-    tools = [Tool(t.function.name, t.function.description, t.function.parameters) for t in body.tools or []]
     uses_tools = bool(tools) or any(m.tool_calls or m.role == "tool" for m in body.messages)
     if uses_tools:
         from assistant.daemon import tools as T
-        from skills.chat_tools import check_tools
 
-        if tools and schema is not None:
-            raise BadRequest("format cannot be combined with tools", "leave out format", field="format")
-        if tools:
-            await ctx.to_thread(check_tools, tools)
         turns = [
             Turn(
                 m.role,
@@ -298,6 +306,7 @@ async def generate(ctx: HandlerContext, body: O.GenerateRequest, app: AppIdentit
             raise BadRequest(f"{name} is not supported", f"leave out {name}", field=name)
     schema = await ctx.to_thread(_format, body.format)
     opts = _options(ctx, model, body.options, schema)
+    _keep(ctx, model, keep)
     if not body.prompt:
         await _load_only(ctx, model, keep)
         return O.GenerateResponse(response="", **_done(None, model, "unload" if keep == 0 else "load"))
@@ -404,7 +413,12 @@ async def ps(ctx: HandlerContext, body: None, app: AppIdentity, request: Request
             rec = await ctx.to_thread(store.get, lm.model_id)
         except AssistantError:
             continue
-        left = max(rt.scheduler.keep_alive - lm.idle_seconds, 0.0)
+        left = rt.scheduler.expires_in(lm.model_id)
+        until = (
+            dt.datetime.max.replace(tzinfo=dt.timezone.utc)  # kept loaded until unloaded (keep_alive < 0)
+            if left is None or left > 1e10  # beyond a few centuries: past what datetime holds
+            else dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=left)
+        )
         out.append(
             O.RunningModel(
                 name=lm.model_id,
@@ -412,7 +426,7 @@ async def ps(ctx: HandlerContext, body: None, app: AppIdentity, request: Request
                 size=lm.memory_bytes,
                 digest=rec.sha256 or "",
                 details=_details(rec),
-                expires_at=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=left)).isoformat(),
+                expires_at=until.isoformat(),
                 size_vram=0 if lm.device == "cpu" else lm.memory_bytes,
                 context_length=_context_of(ctx, lm.model_id) if rec.format == "gguf" else None,
             )
