@@ -77,6 +77,10 @@ class Citation:
         }
 
 
+PromptBuilder = Callable[[Sequence[ChatMessage], Sequence[Any], float], list[ChatMessage]]
+"""(messages, memory events, now) -> the messages a grounded answer is generated from."""
+
+
 @dataclass(frozen=True)
 class ChatOptions:
     """How to answer.
@@ -89,6 +93,8 @@ class ChatOptions:
     role: the role plain answers are planned for ("chat" or "voice").
     repair: check a grounded answer says something besides a citation; ask again, then write it
         from the record, when it does not.
+    prompt: builds the grounded messages from (messages, records, now) in place of grounded_prompt,
+        for front ends whose answers are used differently (the voice loop's are read aloud).
     """
 
     generation: GenerationOptions = GenerationOptions(
@@ -100,6 +106,7 @@ class ChatOptions:
     model: str | None = None
     role: str = "chat"
     repair: bool = True
+    prompt: PromptBuilder | None = None
 
 
 NOTHING_FOUND = "I found nothing in your memory that answers that."
@@ -204,7 +211,7 @@ class ChatSkill:
     ) -> Generator[str, None, ChatAnswer]:
         model = options.model or self.runtime.model_for("grounded")
         now = self.clock()
-        prompt = grounded_prompt(messages, events, now)
+        prompt = (options.prompt or grounded_prompt)(messages, events, now)
         gen = replace(options.generation, temperature=min(options.generation.temperature, 0.2))
         parts: list[str] = []
         held: list[str] = []

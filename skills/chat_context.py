@@ -27,6 +27,7 @@ _NOT_NAMES = frozenset(
     "yesterday tomorrow monday tuesday wednesday thursday friday saturday sunday january february march "
     "april may june july august september october november december pdf ok okay hey hi".split()
 )
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _ASK_WORDS = frozenset("ask asked asking request requested want wanted need needed".split())
 _LATEST_WORDS = frozenset("latest last newest recent recently".split())
 # how a message reads when it asks for something
@@ -147,6 +148,17 @@ def rank(
         for h in memory.search(caller, content, SearchOptions(limit=30, filters=window)):
             pool[h.event.id] = h.event
             relevance[h.event.id] = float(h.score)
+    # "dinner on Saturday": a day name may be the day an event is about, not the day it was recorded,
+    # so events whose own words name that day count as inside the window too
+    said_day: set[int] = set()
+    days = [w for w in q.when.lower().split() if w in _WEEKDAYS]
+    if days and q.since is not None:
+        query = " ".join([*(w for w in tokens(content) if w not in STOPWORDS and len(w) > 1), *days])
+        for h in memory.search(caller, query, SearchOptions(limit=30)):
+            if any(d in tokens(f"{h.event.title} {h.event.body}") for d in days):
+                pool.setdefault(h.event.id, h.event)
+                relevance.setdefault(h.event.id, float(h.score))
+                said_day.add(h.event.id)
     for name in q.people:
         # all of a week's events about a person, not the few whose short text makes BM25 like them best
         opts = SearchOptions(mode="keyword", limit=300, candidates=600, filters=window)
@@ -167,7 +179,7 @@ def rank(
         for e in pool.values()
         # a question about Ana is never answered from someone else's message, nor "yesterday" from today
         if (not people or any(mentions(e, n) for n in people))
-        and (q.since is None or q.since <= e.created < (q.until or now + 1))
+        and (q.since is None or q.since <= e.created < (q.until or now + 1) or e.id in said_day)
     ]
     # newest first among the events that carry the asked-for thing: a request when the question is
     # about what someone asked, a message when it says "message"

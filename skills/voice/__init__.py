@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from skills.host import SkillHost
 from skills.voice.context import ConversationContext
 from skills.voice.loop import TurnStats, VoiceEvent, VoiceLoop, VoiceOptions
 from skills.voice.sinks import SpeakerSink, TimelineSink
+from skills.voice.vocabulary import Vocabulary, VocabularyOptions
 
 if TYPE_CHECKING:
     from skills.host import SkillHost
@@ -30,13 +31,17 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_VOICE",
     "SpeakerSink",
+    "SttChoice",
     "TimelineSink",
     "TurnStats",
     "VoiceEvent",
     "VoiceLoop",
     "VoiceOptions",
     "VoiceSkill",
+    "Vocabulary",
+    "VocabularyOptions",
     "create",
+    "listen",
 ]
 log = logging.getLogger(__name__)
 STT_MODEL = "whisper-tiny.en"
@@ -44,10 +49,16 @@ STT_MODEL = "whisper-tiny.en"
 
 @dataclass(frozen=True)
 class SttChoice:
-    """Which Whisper model transcribes the user, and how."""
+    """Which Whisper model transcribes the user, and how.
+
+    vocabulary: condition Whisper on the people, titles and apps of the caller's memory, so names
+    it knows are heard as written.
+    """
 
     model: str = STT_MODEL
     beam_size: int = 1
+    vocabulary: bool = True
+    vocabulary_options: VocabularyOptions = VocabularyOptions()
 
 
 class VoiceSkill:
@@ -89,22 +100,14 @@ class VoiceSkill:
         with self.voice(voice_id) as engine:
             yield from engine.synthesize(text, options)
 
-    def transcriber(self, choice: SttChoice = SttChoice()) -> Any:
+    def transcriber(self, choice: SttChoice = SttChoice(), vocabulary: Vocabulary | None = None) -> Any:
         """Return audio -> text over the speech skill; silence and noise give "" (never sent to
-        Whisper, which invents words for them)."""
-        from runtime.engines.whisper import SttOptions
-
+        Whisper, which invents words for them). vocabulary: the prompt Whisper is conditioned on
+        (see skills/voice/vocabulary.py), when choice.vocabulary is on."""
         speech = self.services.skill("speech")
-        opts = SttOptions(
-            language="en", window="short", min_window=10.0, beam_size=choice.beam_size, word_timestamps=False
+        return listen(
+            lambda audio, opts: str(speech.transcribe(audio, choice.model, opts).text), choice, vocabulary
         )
-
-        def transcribe(audio: np.ndarray) -> str:
-            if len(audio) < 1600 or not has_speech(audio):
-                return ""
-            return str(speech.transcribe(audio, choice.model, opts).text)
-
-        return transcribe
 
     @contextmanager
     def loop(
@@ -124,9 +127,34 @@ class VoiceSkill:
         if options.chat.model is not None:
             with self.services.runtime.scheduler.use(options.chat.model):
                 pass  # load the chat model now, so the first answer does not wait for it
+        self.services.skill("speech").warm(stt.model)  # and Whisper, for the first question
         with self.voice(voice_id) as engine:
             context = ConversationContext(memory=memory, caller=caller)
-            yield VoiceLoop(self.transcriber(stt), chat, engine, options, context, caller)
+            vocabulary = Vocabulary(memory, caller, stt.vocabulary_options)
+            yield VoiceLoop(self.transcriber(stt, vocabulary), chat, engine, options, context, caller)
+
+
+def listen(
+    whisper: Callable[[np.ndarray, Any], str],
+    choice: SttChoice = SttChoice(),
+    vocabulary: Vocabulary | None = None,
+) -> Callable[[np.ndarray], str]:
+    """Return the voice loop's audio -> text over whisper(audio, SttOptions): short-window greedy
+    decoding in English, conditioned on the vocabulary prompt; "" for audio without speech."""
+    from runtime.engines.whisper import SttOptions
+
+    opts = SttOptions(
+        language="en", window="short", min_window=10.0, beam_size=choice.beam_size, word_timestamps=False
+    )
+    words = vocabulary if choice.vocabulary else None
+
+    def transcribe(audio: np.ndarray) -> str:
+        if len(audio) < 1600 or not has_speech(audio):
+            return ""
+        prompt = words.text() if words is not None else ""
+        return whisper(audio, replace(opts, prompt=prompt or None))
+
+    return transcribe
 
 
 def has_speech(audio: np.ndarray) -> bool:

@@ -1,5 +1,5 @@
 """Voice fixtures: the Piper voice, Whisper tiny.en and the chat model load once per session; the
-questions are spoken by espeak-ng; memory is a real encrypted file with the contract in it."""
+questions are spoken by espeak-ng; memory is a real encrypted file with the contract, the dentist and a yoga class with Ingrid in it."""
 
 from __future__ import annotations
 
@@ -82,6 +82,15 @@ def memory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         },
     )
     m.push(Caller("calendar"), {"kind": "calendar", "title": "Dentist appointment", "body": "Tuesday at 9am"})
+    m.push(
+        Caller("calendar"),
+        {
+            "kind": "calendar",
+            "title": "Yoga class with Ingrid",
+            "body": "Wednesday at six in the evening",
+            "entities": {"people": ["Ingrid"]},
+        },
+    )
     yield m
     m.close()
 

@@ -14,9 +14,10 @@ import pytest
 from runtime.audio import FileSource
 from skills.memory.model import Caller
 from skills.speech.metrics import wer, words
-from skills.voice import TimelineSink, VoiceLoop, VoiceOptions
+from skills.voice import SttChoice, TimelineSink, VoiceLoop, VoiceOptions, listen
 from skills.voice.context import ConversationContext
 from skills.voice.sentences import speakable
+from skills.voice.vocabulary import Vocabulary
 from tests.skills.voice.helpers import CHAT_MODEL, read_wav, speak
 
 pytestmark = pytest.mark.real_model
@@ -69,6 +70,25 @@ def test_follow_up_resolves_her_from_the_previous_turn(
     done = next(e for e in second if e.kind == "turn_done")
     assert "sarah" in words(done.text), done.text
     assert loop.context.turns[-2].people == ("Sarah Miller",)
+
+
+def test_a_name_only_memory_knows_is_heard_with_the_vocabulary_and_answered(
+    tmp_path: Path, whisper: Any, chat: Any, piper_voice: Any, memory: Any
+) -> None:
+    # tiny.en hears "When is yoga with Ingrid?" as "when is yoga winning?" on its own
+    caller = Caller.user()
+    vocabulary = Vocabulary(memory, caller)
+    assert "Ingrid" in vocabulary.text()
+    hear = listen(lambda audio, opts: str(whisper.transcribe(audio, opts).text), SttChoice(), vocabulary)
+    loop = _loop(hear, chat, piper_voice, memory)
+    events = list(loop.turn(speak("When is yoga with Ingrid?", tmp_path / "q.wav")))
+    transcript = next(e.text for e in events if e.kind == "transcript")
+    assert "ingrid" in words(transcript), transcript
+    done = next(e for e in events if e.kind == "turn_done")
+    assert "wednesday" in words(done.text), done.text
+    assert [c.app for c in done.citations] == ["calendar"], done.citations
+    # spoken to the user, with no record header read out ("calendar entry: ...")
+    assert "entry" not in words(done.text) and "[" not in speakable(done.text), done.text
 
 
 def test_long_text_is_spoken_sentence_by_sentence(piper_voice: Any) -> None:
