@@ -190,3 +190,27 @@ def test_keep_alive_per_model(oll: ollama.Client, daemon: Daemon) -> None:
     finally:
         sched.keep(SMOL, None)
         sched.keep_alive = default
+
+
+def test_show_reads_the_models_own_gguf(oll: ollama.Client, daemon: Daemon, qwen_id: str) -> None:
+    from runtime.gguf import human_count
+
+    with daemon.services.runtime.scheduler.use(SMOL) as eng:  # llama.cpp's own reading, to compare
+        meta = dict(eng.llm.metadata)
+        n_params = eng.llm._model.n_params()
+    shown = oll.show(SMOL)
+    assert shown.template and shown.template == meta["tokenizer.chat_template"]
+    info = shown.modelinfo or {}
+    assert info["general.architecture"] == "llama" and info["general.name"] == meta["general.name"]
+    assert info["llama.context_length"] == int(meta["llama.context_length"])
+    assert info["general.parameter_count"] == n_params and info["tokenizer.ggml.tokens"] == []
+    assert shown.details is not None and shown.details.family == "llama"
+    assert shown.details.parameter_size == human_count(n_params) == "134.52M"
+    params = dict(line.split(None, 1) for line in (shown.parameters or "").splitlines())
+    assert params["stop"] == '"<|im_end|>"' and params["num_ctx"] == "4096" and params["top_k"] == "40"
+    assert shown.modelfile and 'TEMPLATE """' in shown.modelfile and "PARAMETER stop" in shown.modelfile
+    assert "<tool_call>" in (oll.show(QWEN + ":latest").template or "")  # Qwen's template renders tools
+    with daemon.tcp("chatter") as c:  # verbose: the arrays too, as Ollama
+        full = c.post("/api/show", json={"model": SMOL, "verbose": True}).json()["model_info"]
+    assert len(full["tokenizer.ggml.tokens"]) == int(meta.get("llama.vocab_size", 49152))
+    assert full["tokenizer.ggml.tokens"][int(meta["tokenizer.ggml.eos_token_id"])] == "<|im_end|>"

@@ -25,9 +25,12 @@ from assistant.daemon.generation import GenerationJob
 from assistant.daemon.handlers import Handler, HandlerContext
 from runtime.engines.base import CancelToken, ChatMessage, GenerationOptions, GenerationStats, TokenEvent
 from runtime.errors import AssistantError, ModelNotFound
+from runtime.gguf import FILE_TYPES, GGUFError, GGUFInfo, gguf_info, human_count, read_gguf
 from skills.chat_tools import Tool, ToolCall, ToolCallEvent, Turn, check_schema
 
 DEFAULT_MAX_TOKENS = 512
+# Ollama's sampling defaults, used when a request's options leave them out (and shown by /api/show)
+SAMPLING = {"temperature": 0.8, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.0}
 DURATION = re.compile(r"^(-?\d+(?:\.\d+)?)(ms|s|m|h)?$")
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -96,10 +99,10 @@ def _options(
     n = o.num_predict
     return GenerationOptions(
         max_tokens=DEFAULT_MAX_TOKENS if n is None or n < 0 else max(n, 1),
-        temperature=0.8 if o.temperature is None else o.temperature,
-        top_p=0.9 if o.top_p is None else o.top_p,
-        top_k=40 if o.top_k is None else o.top_k,
-        repeat_penalty=1.0 if o.repeat_penalty is None else o.repeat_penalty,
+        temperature=SAMPLING["temperature"] if o.temperature is None else o.temperature,
+        top_p=SAMPLING["top_p"] if o.top_p is None else o.top_p,
+        top_k=int(SAMPLING["top_k"]) if o.top_k is None else o.top_k,
+        repeat_penalty=SAMPLING["repeat_penalty"] if o.repeat_penalty is None else o.repeat_penalty,
         stop=tuple(s for s in (o.stop or []) if s),
         json_schema=schema,
         seed=o.seed,
@@ -334,14 +337,29 @@ async def generate(ctx: HandlerContext, body: O.GenerateRequest, app: AppIdentit
     return NDJSONStream(job, render)
 
 
+def _gguf(rec: Any) -> GGUFInfo | None:
+    """The model file's GGUF header (cached); None for other formats or a file that cannot be read."""
+    if rec.format != "gguf":
+        return None
+    try:
+        return gguf_info(rec.path)
+    except (OSError, GGUFError):
+        return None
+
+
 def _details(rec: Any) -> O.ModelDetails:
-    man = getattr(rec, "manifest", None) or rec
-    family = man.id.split("-")[0] if getattr(man, "id", "") else ""
+    """Ollama's details: from the GGUF header where there is one (family is its architecture)."""
+    man = getattr(rec, "manifest", None)
+    info = _gguf(rec)
+    meta = info.metadata if info else {}
+    family = str(meta.get("general.architecture") or (rec.id.split("-")[0] if rec.id else ""))
+    quant = (man.quantization if man else None) or FILE_TYPES.get(meta.get("general.file_type", -1), "")
     return O.ModelDetails(
         format=rec.format,
         family=family,
         families=[family] if family else None,
-        quantization_level=(getattr(man, "quantization", None) or ""),
+        parameter_size=human_count(info.parameter_count) if info and info.parameter_count else "",
+        quantization_level=quant,
     )
 
 
@@ -355,21 +373,23 @@ def _capabilities(roles: tuple[str, ...]) -> list[str]:
 
 
 async def tags(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> O.Tags:
-    installed = await ctx.to_thread(ctx.services.runtime.store.list)
-    return O.Tags(
-        models=[
-            O.TagModel(
-                name=m.id,
-                model=m.id,
-                modified_at=dt.datetime.fromtimestamp(m.installed_at, dt.timezone.utc).isoformat(),
-                size=m.size,
-                digest=m.sha256 or "",
-                details=_details(m),
-            )
-            for m in installed
-            if _capabilities(tuple(m.roles))
-        ]
-    )
+    def listing() -> O.Tags:  # in a thread: details read each GGUF header once
+        return O.Tags(
+            models=[
+                O.TagModel(
+                    name=m.id,
+                    model=m.id,
+                    modified_at=dt.datetime.fromtimestamp(m.installed_at, dt.timezone.utc).isoformat(),
+                    size=m.size,
+                    digest=m.sha256 or "",
+                    details=_details(m),
+                )
+                for m in ctx.services.runtime.store.list()
+                if _capabilities(tuple(m.roles))
+            ]
+        )
+
+    return await ctx.to_thread(listing)
 
 
 async def show(
@@ -385,19 +405,53 @@ async def show(
     except ModelNotFound as exc:
         exc.field = "model"
         raise
+    return await ctx.to_thread(_show, ctx, rec, body.verbose)  # reads the GGUF header
+
+
+def _show(ctx: HandlerContext, rec: Any, verbose: bool) -> O.ShowResponse:
+    """Ollama's show for one installed model: the GGUF's own chat template and metadata (arrays
+    empty unless verbose, as Ollama), the sampling defaults the daemon applies, and the details."""
     man = rec.manifest
+    details = _details(rec)
     info: dict[str, Any] = {
-        "general.architecture": _details(rec).family,
+        "general.architecture": details.family,
         "general.name": man.name if man else rec.id,
     }
+    template, params = "", []
+    if _gguf(rec) is not None:
+        try:  # the token list only for the end-of-turn token's text, unless verbose wants every array
+            full = read_gguf(rec.path, "all" if verbose else ("tokenizer.ggml.tokens",))
+        except (OSError, GGUFError):
+            full = None
+        if full is not None:
+            meta = dict(full.metadata)
+            tokens, eos = meta.get("tokenizer.ggml.tokens") or [], meta.get("tokenizer.ggml.eos_token_id")
+            if isinstance(eos, int) and 0 <= eos < len(tokens):
+                params.append(("stop", json.dumps(tokens[eos], ensure_ascii=False)))
+            if not verbose:
+                meta["tokenizer.ggml.tokens"] = []
+            meta.setdefault("general.parameter_count", full.parameter_count)
+            template = str(meta.get("tokenizer.chat_template", ""))
+            info = {**info, **meta}  # the file's own general.name wins over the catalog's
     if man is not None and man.context_length:
         info["context_length"] = man.context_length
+    if rec.format == "gguf":
+        params = [("num_ctx", str(_context_of(ctx, rec.id))), *params]
+        params += [(k, f"{v:g}") for k, v in SAMPLING.items()]
+    parameters = "\n".join(f"{k:<30} {v}" for k, v in params)
+    modelfile = [f"# Modelfile of {rec.id}, as the assistant daemon serves it", f"FROM {rec.path}"]
+    if template:
+        modelfile.append(f'TEMPLATE """{template}"""')
+    modelfile += [f"PARAMETER {k} {v}" for k, v in params]
+    license = man.license if man else ""
+    if license:
+        modelfile.append(f'LICENSE """{license}"""')
     return O.ShowResponse(
-        modelfile=f"# assistant model {rec.id}\nFROM {rec.path}\n",
-        parameters="",
-        template="",
-        license=man.license if man else "",
-        details=_details(rec),
+        modelfile="\n".join(modelfile) + "\n",
+        parameters=parameters,
+        template=template,
+        license=license,
+        details=details,
         model_info=info,
         capabilities=_capabilities(tuple(rec.roles)),
         modified_at=dt.datetime.fromtimestamp(rec.installed_at, dt.timezone.utc).isoformat(),
@@ -425,7 +479,7 @@ async def ps(ctx: HandlerContext, body: None, app: AppIdentity, request: Request
                 model=lm.model_id,
                 size=lm.memory_bytes,
                 digest=rec.sha256 or "",
-                details=_details(rec),
+                details=await ctx.to_thread(_details, rec),
                 expires_at=until.isoformat(),
                 size_vram=0 if lm.device == "cpu" else lm.memory_bytes,
                 context_length=_context_of(ctx, lm.model_id) if rec.format == "gguf" else None,
