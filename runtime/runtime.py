@@ -66,6 +66,7 @@ class Runtime:
             keep_alive=config.keep_alive,
             queue_timeout=config.queue_timeout,
             estimate=self._estimate,
+            reap=True,  # idle models unload when their keep-alive ends, not at the next request
         )
 
     # -- facts and plans -----------------------------------------------------------------

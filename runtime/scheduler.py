@@ -175,6 +175,7 @@ class Scheduler(Generic[E]):
         max_queue: int = 64,
         estimate: Callable[[str], int] = lambda _: 0,
         clock: Callable[[], float] = time.monotonic,
+        reap: bool = False,
     ) -> None:
         self._loader_for = loaders if callable(loaders) else loaders.__getitem__
         self.memory_budget = memory_budget
@@ -193,6 +194,7 @@ class Scheduler(Generic[E]):
         self._poked = False
         self._stopping = False
         self._reaper: threading.Thread | None = None
+        self.reap = reap  # start the reaper at the first load (the runtime's schedulers do)
 
     # -- leasing ---------------------------------------------------------------------------
     @overload
@@ -321,6 +323,8 @@ class Scheduler(Generic[E]):
             m.load_seconds += time.perf_counter() - t0
             with self._mu:
                 slot.engine, slot.report = engine, report
+            if self.reap:
+                self.start_reaper()
             log.info("loaded %s on %s in %.2f s", slot.model_id, report.device, report.seconds)
 
     def _resident(self) -> int:
@@ -406,7 +410,7 @@ class Scheduler(Generic[E]):
 
     def start_reaper(self) -> None:
         """Unload each idle model as its keep-alive ends, from a background thread, until close().
-        Without it (the default: CLI runs, fake-clock tests) expired models go at the next use()."""
+        Without it (`reap` off: fake-clock tests) expired models go at the next use()."""
         with self._wake:
             if self._reaper is None:
                 self._stopping = False

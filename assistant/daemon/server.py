@@ -128,10 +128,6 @@ class DaemonServer:
         from assistant.daemon.connectors import start_scheduler
 
         connectors = start_scheduler(self.app)  # enabled connectors run on their schedules while serving
-        ctx = getattr(self.app.state, "context", None)
-        if ctx is not None and getattr(ctx, "services", None) is not None:
-            # idle models unload when their keep-alive ends, not at the next request (until runtime close)
-            ctx.services.runtime.scheduler.start_reaper()
         try:
             await self.server.serve(sockets=list(self.listeners.sockets))
         finally:

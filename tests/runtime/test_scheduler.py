@@ -169,8 +169,8 @@ def test_keep_alive_per_model() -> None:
 
 
 def test_the_reaper_unloads_when_the_keep_alive_ends_without_another_use() -> None:
-    s, _ = make({"a": MB, "b": MB}, clock=time.monotonic, keep_alive=60)  # type: ignore[arg-type]
-    s.start_reaper()
+    s, _ = make({"a": MB, "b": MB}, clock=time.monotonic, keep_alive=60, reap=True)  # type: ignore[arg-type]
+    assert s._reaper is None  # started by the first load, as the runtime's scheduler does
     try:
         s.keep("a", 0.2)
         s.keep("b", 1e300)  # centuries: more than Condition.wait takes, the reaper must live on
