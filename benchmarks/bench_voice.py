@@ -1,14 +1,17 @@
-"""Voice: Piper's real-time factor, and voice-to-voice latency over spoken questions grounded in memory.
+"""Voice: whether spoken questions are heard and answered right, and how fast.
 
-Voice to voice is the time from the end of the user's speech to the first sample of the spoken
-answer, split into its stages: end-of-utterance detection (the silence the VAD waits for, on the
-recording's clock), speech to text, prompt (memory lookup and prompt evaluation up to the first
-answer token), first sentence (first token to the first speakable sentence) and TTS (that sentence's
-audio). Each question is spoken by espeak-ng, followed by silence, and run through the real loop
-(Silero VAD, Whisper tiny.en, memory-grounded chat on the model the planner picks for voice, Piper).
-The answers' audio goes back through Whisper, and its WER against the answer text is reported.
+Fifteen questions (some follow-ups: "what did she send me?" after "who sent me the contract?") are
+spoken by espeak-ng, followed by silence, and run through the real loop: Silero VAD, Whisper
+conditioned on the vocabulary of the memory (skills/voice/vocabulary.py), memory-grounded chat on
+the model the planner picks for voice with the spoken prompt (skills/voice/prompt.py), Piper.
+Reported per question and overall: the transcript's WER against the question (STT accuracy),
+whether the answer holds the expected facts ("Tuesday" and "nine"), voice-to-voice latency (end of
+the user's speech to the first answer sample) split into end-of-utterance detection, STT, prompt,
+first sentence and TTS, Piper's real-time factor, and the WER of the answer audio heard back by
+Whisper. First, Whisper models are compared on the same spoken questions, without and with the
+vocabulary: WER and STT latency for each.
 
-.venv/bin/python -m benchmarks.bench_voice [--rounds 2] [--model ID] [--name voice]
+.venv/bin/python -m benchmarks.bench_voice [--rounds 1] [--model ID] [--stt whisper-base] [--stt-only]
 """
 
 from __future__ import annotations

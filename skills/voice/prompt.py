@@ -4,7 +4,7 @@ sentence said to the user.
 The text chat's numbered records ("[1] travel note, written today 23:32: Flight to Lisbon. ...")
 carry headers a 0.5B model reads back as the answer ("travel note, written today 23:32: ..."), and
 its rules ask for a record number that is never spoken. Here each record is one line of the form
-"Flight to Lisbon: Friday at seven forty in the morning (your note)", the question comes after them,
+"Flight to Lisbon (your note): Friday at seven forty in the morning", the question comes after them,
 and one worked example in the fixed system turn (kept by the engine's prefix cache, so it costs
 nothing after the first turn) shows the shape of a good answer. The chat skill still cites the record
 the answer's words come from (skills/chat.py), so citations and "her" in the next turn keep working.
@@ -22,15 +22,15 @@ from skills.chat_context import when_text
 
 SPOKEN_RULES = (
     "You answer the user's spoken questions from facts found in their apps: messages they received, "
-    "calendar entries, notes, files and pages. Reply with one short sentence that says the answer to "
-    'the user as "you" and "your" (never "I", "me" or "my"), with the names, days, times and places exactly as the facts give them. '
-    "No lists, markdown, numbers in brackets or notes about sources. Use only the facts; if none "
-    "answers the question, say you don't know."
+    "calendar entries, notes, files and pages. Reply with one short sentence to the user (say "
+    '"you" and "your", never "I", "me" or "my") that gives every name, day, time and place the fact '
+    "holds, as the fact says them. No lists, markdown, numbers in brackets or notes about sources. "
+    "Use only the facts; if none answers the question, say you don't know."
 )
 # two worked examples: a time and a person; their facts are nothing a real answer could borrow
 EXAMPLES = (
     (
-        "Facts:\n- Team lunch: Monday at noon (your calendar)\n"
+        "Facts:\n- Team lunch (your calendar): Monday at noon\n"
         "- Ana Lima sent you a message yesterday: Budget report. Please send me the report by Friday\n\n"
         "Question: When is the team lunch?",
         "Your team lunch is on Monday at noon.",
@@ -51,7 +51,7 @@ _SOURCES = {
 
 
 def fact(e: Any, now: float) -> str:
-    """Return one memory event as a plain fact line: "title: body (where it comes from)", or for a
+    """Return one memory event as a plain fact line: "title (where it comes from): body", or for a
     message "Ana Lima sent you a message today: title. body" (who sent it comes first, so a
     small model does not take the user for the sender)."""
     title = _SPACE.sub(" ", str(e.title)).strip().rstrip(".:")
@@ -66,8 +66,8 @@ def fact(e: Any, now: float) -> str:
         source = _SOURCES[e.kind] + (f", with {people}" if people else "")
     else:
         source = f"your {e.app} {e.kind.replace('_', ' ')}"
-    text = f"{title}: {body}" if body else title
-    return f"- {text} ({source})"
+    # the source before the body: a small model copies the words nearest the end most faithfully
+    return f"- {title} ({source})" + (f": {body}" if body else "")
 
 
 def _day(t: float, now: float) -> str:

@@ -9,13 +9,17 @@ from runtime.engines.piper import split_sentences
 _CITE = re.compile(r"\s*\[(?:mem:)?\d{1,3}(?:,\s*\d{1,3})*\]")
 _MARKUP = re.compile(r"[*_`#>]+")
 _URL = re.compile(r"https?://\S+")
+# where a fact came from, as skills/voice/prompt.py writes it: a model that copies it must not read it out
+_SOURCE = re.compile(
+    r"\s*\((?:your (?:calendar|note)|a file you opened|a page you visited|your \w+ [\w ]+)(?:, with [^)]*)?\)"
+)
 # a sentence is complete once its end mark is followed by whitespace: "3.5" and "e.g." stay whole
 _BOUNDARY = re.compile(r"[.!?…][\"')\]]*\s|\n")
 
 
 def speakable(text: str) -> str:
     """Return text as it should be read aloud: no citation marks, markdown or URLs."""
-    text = _CITE.sub("", text)
+    text = _SOURCE.sub("", _CITE.sub("", text))
     text = _URL.sub("a link", text)
     text = " ".join(_MARKUP.sub("", text).split())
     return re.sub(r"\s+([.,!?;:])", r"\1", text)

@@ -42,12 +42,12 @@ class VocabularyOptions:
     """
 
     events: int = 40
-    max_chars: int = 240
+    max_chars: int = 400
     ttl: float = 30.0
     apps: bool = True
 
 
-def build(events: Sequence[Any], max_chars: int = 240, apps: bool = True) -> str:
+def build(events: Sequence[Any], max_chars: int = 400, apps: bool = True) -> str:
     """Return the vocabulary prompt for events (newest first): people, then titles, then apps,
     each once, cut at a whole item so the prompt stays under max_chars."""
     people: list[str] = []

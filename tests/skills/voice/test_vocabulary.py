@@ -113,7 +113,7 @@ def test_spoken_prompt_gives_records_as_plain_facts_without_numbers_or_clock_tim
     messages = spoken_prompt(history, events, now)
     assert messages[0].role == "system" and messages[-1].role == "user"
     last = messages[-1].content
-    assert "- Flight to Lisbon: Friday at seven forty (your note)" in last
+    assert "- Flight to Lisbon (your note): Friday at seven forty" in last
     assert "- Sarah Miller sent you a message today: Contract. Signed, attached." in last
     assert last.endswith("Question: When is my flight?")
     assert "[1]" not in last and time.strftime("%H:%M", time.localtime(now)) not in last

@@ -92,6 +92,9 @@ def test_streamed_answer_gives_speakable_sentences_as_they_complete() -> None:
         "Your next dentist appointment,"
     ]  # a long first clause is spoken before its sentence ends
     assert speakable("See https://x.example/a [mem:3] *now*") == "See a link now"
+    # a fact's source copied from the spoken prompt is not read out; other brackets are
+    assert speakable("Dentist appointment (your calendar): Tuesday.") == "Dentist appointment: Tuesday."
+    assert speakable("Lunch (your calendar, with Ana Lima) at noon (maybe).") == "Lunch at noon (maybe)."
 
 
 def test_end_of_utterance_on_real_speech(two_questions: tuple[np.ndarray, float]) -> None:
