@@ -67,6 +67,9 @@ def say(cfg: Config, text: str | None, out: str | None, voice_id: str | None, sp
 
 @click.command()
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Take the speech from an audio file.")
+@click.option(
+    "--live", is_flag=True, help="Play the --file at real speed, as if spoken now (answers overlap it)."
+)
 @click.option("--stdin", "use_stdin", is_flag=True, help="Take raw PCM s16le 16 kHz mono from stdin.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the spoken answers to a WAV file.")
 @click.option("--push-to-talk", "ptt", is_flag=True, help="Press Enter to start and to stop talking.")
@@ -79,6 +82,7 @@ def say(cfg: Config, text: str | None, out: str | None, voice_id: str | None, sp
 def voice(
     cfg: Config,
     path: str | None,
+    live: bool,
     use_stdin: bool,
     out: str | None,
     ptt: bool,
@@ -94,7 +98,7 @@ def voice(
     """
     from dataclasses import replace
 
-    from runtime.audio import AudioError, AudioOptions, FileSource, MicrophoneSource, StdinSource
+    from runtime.audio import AudioError, AudioOptions, FileSource, MicrophoneSource, PacedSource, StdinSource
     from runtime.engines.piper import DEFAULT_VOICE
     from skills.memory.model import Caller
     from skills.voice import VoiceOptions
@@ -102,9 +106,11 @@ def voice(
 
     opts = AudioOptions(chunk_seconds=0.1)
     # sources and sinks first: no microphone or speaker is one line before any model loads
-    source = (
+    source: Any = (
         FileSource(path, opts) if path else StdinSource(None, opts) if use_stdin else MicrophoneSource(opts)
     )
+    if live and path:
+        source = PacedSource(source)
     sink: Any = TimelineSink() if out else SpeakerSink()
     base = VoiceOptions()
     options = replace(
@@ -115,14 +121,21 @@ def voice(
     )
     services = _services(cfg)
     heard = 0
+    stopped = False
     answering: set[int] = set()
     try:
         with services.skill("voice").loop(options, Caller.user(), voice_id or DEFAULT_VOICE) as loop:
             if ptt and source.realtime and not use_stdin:
                 _enter_toggles(loop)
-            for ev in loop.run(source, sink):
-                heard += ev.kind == "transcript"
-                _show(ev, events, answering)
+            try:
+                for ev in loop.run(source, sink):
+                    heard += ev.kind == "transcript"
+                    _show(ev, events, answering)
+            except KeyboardInterrupt:  # Ctrl+C ends the conversation, not with a traceback
+                loop.stop()
+                sink.stop(0.0)
+                console.print("\n[dim](stopped)[/]")
+                stopped = True
         if out and heard:
             sink.save(out)
             err_console.print(f"wrote {out}", highlight=False)
@@ -132,7 +145,7 @@ def voice(
         source.close()
         sink.close()
         services.close()
-    if heard == 0:
+    if heard == 0 and not stopped:
         where = Path(path).name if path else "stdin" if use_stdin else "the microphone"
         raise AudioError(
             f"no speech heard in {where}", "speak closer to the microphone, or check the recording"

@@ -1,4 +1,5 @@
-"""Audio sources: the AudioSource protocol with the microphone, file, stdin-PCM and array sources.
+"""Audio sources: the AudioSource protocol with the microphone, file, stdin-PCM and array sources,
+and PacedSource, which plays any of them at real speed (a recording heard as if live).
 
 Every source yields float32 mono chunks at 16 kHz, the rate Whisper and Silero VAD expect.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import queue
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator, Protocol, runtime_checkable
@@ -79,6 +82,33 @@ class FileSource(ArraySource):
         except Exception as e:  # PyAV raises its own error tree for unreadable files
             raise AudioError(f"cannot decode {path.name}: {e}", "pass a WAV, MP3, FLAC or OGG file") from None
         super().__init__(audio, options)
+
+
+class PacedSource:
+    """Another source's chunks at real speed, like a microphone: a recording played into the live
+    path (answers run beside the listening, and barge-in works on the wall clock). close() ends it
+    at once, from any thread."""
+
+    realtime = True
+
+    def __init__(self, source: AudioSource) -> None:
+        self.source = source
+        self.sample_rate = source.sample_rate
+        self._closed = threading.Event()
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        start = time.monotonic()
+        fed = 0.0
+        for chunk in self.source.chunks():
+            fed += len(chunk) / self.sample_rate
+            # a chunk is "heard" once it has been spoken: wait until the wall clock reaches its end
+            if self._closed.wait(max(0.0, start + fed - time.monotonic())):
+                return
+            yield chunk
+
+    def close(self) -> None:
+        self._closed.set()
+        self.source.close()
 
 
 class StdinSource:

@@ -57,7 +57,7 @@ class ScreensProvider(Provider):
 
 
 class AssistantApp(App[None]):
-    """Chat, translate, memory, models and settings, one screen each (switch with F1-F5)."""
+    """Chat, translate, memory, models, settings and voice, one screen each (switch with F1-F6)."""
 
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {ScreensProvider}
@@ -68,6 +68,7 @@ class AssistantApp(App[None]):
         "memory": "assistant.tui.screens.memory:MemoryScreen",
         "models": "assistant.tui.screens.models:ModelsScreen",
         "settings": "assistant.tui.screens.settings:SettingsScreen",
+        "voice": "assistant.tui.screens.voice:VoiceScreen",
     }
     # screens are imported when first shown, which keeps the cold start short
     MODES = {name: _lazy(target) for name, target in SCREEN_MODULES.items()}
@@ -77,6 +78,7 @@ class AssistantApp(App[None]):
         Binding("f3", "switch_mode('memory')", "Memory"),
         Binding("f4", "switch_mode('models')", "Models"),
         Binding("f5", "switch_mode('settings')", "Settings"),
+        Binding("f6", "switch_mode('voice')", "Voice"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 

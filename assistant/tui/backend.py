@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from skills.memory.skill import MemorySkill
     from skills.speech.stream import CaptionEvent
     from skills.translate.base import TranslationChunk, TranslationResult
+    from assistant.tui.voice_session import VoiceSession, VoiceSettings
 
 Progress = Callable[[str, int, int], None]
 
@@ -94,6 +95,11 @@ class Backend(Protocol):
     def speak(self, text: str) -> str:
         """Say text aloud with the default voice; return "" once played, or a one-line note (no
         speaker: the audio went to a file instead)."""
+        ...
+
+    def voice_session(self, settings: VoiceSettings) -> VoiceSession:
+        """A spoken conversation over the microphone (or settings.path) and the speakers; raises
+        AudioError at once when there is no microphone."""
         ...
 
     def memory_search(self, query: str, app: str | None = None) -> list[SearchHit]: ...
@@ -253,6 +259,12 @@ class LocalBackend(Backend):
         finally:
             sink.close()
         return note
+
+    def voice_session(self, settings: VoiceSettings) -> VoiceSession:
+        """The voice skill's conversation loop in this process (audio stays on this machine)."""
+        from assistant.tui.voice_session import LocalVoiceSession
+
+        return LocalVoiceSession(self.services, settings)
 
     # -- memory (the TUI acts as the owner: every app's events, full control) -----------------------
     def memory(self) -> MemorySkill:

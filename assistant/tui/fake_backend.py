@@ -14,6 +14,8 @@ from skills.autocomplete.types import Kind
 from skills.memory.model import Candidate, Entities, Event, SearchHit
 from skills.speech.stream import CaptionEvent
 from skills.translate.base import Hop, TranslationChunk, TranslationResult
+from skills.voice.loop import VoiceEvent
+from assistant.tui.voice_session import VoiceSession, VoiceSettings
 
 
 def _event(id: int, app: str, kind: str, title: str, body: str, uri: str, created: float) -> Event:
@@ -60,6 +62,9 @@ class FakeBackend(Backend):
 
     def warm(self, role: str) -> str:
         return "demo-model"
+
+    def voice_session(self, settings: VoiceSettings) -> VoiceSession:
+        return FakeVoiceSession(self.reply, settings)
 
     def chat(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> Generator[str, None, list[str]]:
         for word in self.reply.split(" "):
@@ -151,6 +156,54 @@ class FakeBackend(Backend):
 
     def close(self) -> None:
         pass
+
+
+class FakeVoiceSession:
+    """One scripted spoken turn: the question, the reply word by word, a citation and the timing.
+    In push-to-talk mode the turn comes once Talk is pressed and released (or the session stops)."""
+
+    output = "demo: no audio"
+
+    def __init__(self, reply: str, settings: VoiceSettings) -> None:
+        self.reply = reply
+        self.settings = settings
+        self.stopped = threading.Event()
+        self.released = threading.Event()
+        self.presses = 0
+
+    def events(self) -> Iterator[VoiceEvent]:
+        from skills.chat import Citation
+        from skills.voice.loop import TurnStats
+
+        yield VoiceEvent("listening")
+        if self.settings.mode == "push-to-talk":
+            self.released.wait(timeout=60)
+            if self.stopped.is_set():
+                yield VoiceEvent("done")
+                return
+        yield VoiceEvent("speech_start", 1, at=0.3)
+        yield VoiceEvent("utterance", 1, "1.60", at=2.4)
+        yield VoiceEvent("transcript", 1, "What is the capital of Italy?", at=2.4)
+        for word in self.reply.split(" "):
+            if self.stopped.is_set():
+                break
+            yield VoiceEvent("token", 1, word + " ")
+        yield VoiceEvent("sentence", 1, self.reply)
+        cite = Citation(1, "notes", "note", "Italy trip", "", 1)
+        yield VoiceEvent("citations", 1, cite.line(), citations=(cite,))
+        stats = TurnStats(0.5, 0.15, 0.55, 0.1, 0.12, 1.42, 2.0, 0.2)
+        yield VoiceEvent("turn_done", 1, self.reply, at=2.4, citations=(cite,), stats=stats)
+        yield VoiceEvent("done", 1)
+
+    def press(self) -> None:
+        self.presses += 1
+
+    def release(self) -> None:
+        self.released.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.released.set()
 
 
 # the type checker refuses an abstract class here, so a Backend method the fake lacks fails the check

@@ -51,6 +51,10 @@ class SpeechSkill:
                 self._engines[model_id] = self._load(model_id)
             return self._engines[model_id]
 
+    def warm(self, model: str = "whisper-tiny.en") -> None:
+        """Load model now, so the first transcription does not wait for it."""
+        self._release(model, self._acquire(model))
+
     def transcribe(
         self, audio: np.ndarray, model: str = "whisper-tiny.en", options: SttOptions = SttOptions()
     ) -> SttResult:

@@ -53,6 +53,19 @@ def test_settings_screen(snap_compare, demo_app) -> None:  # type: ignore[no-unt
     assert snap_compare(demo_app, terminal_size=(110, 30), press=["f5", "_"])
 
 
+def test_voice_screen(snap_compare, demo_app) -> None:  # type: ignore[no-untyped-def]
+    async def spoken(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("f6")
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+l")  # the demo session speaks one scripted turn and stops
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if demo_app.screen.turns and demo_app.screen.session is None:
+                break
+
+    assert snap_compare(demo_app, terminal_size=(130, 30), run_before=spoken)
+
+
 async def test_command_palette_switches_screens(demo_app) -> None:  # type: ignore[no-untyped-def]
     async with demo_app.run_test(size=(110, 30)) as pilot:
         await pilot.press("ctrl+p")
