@@ -127,6 +127,7 @@ class VoiceSkill:
         if options.chat.model is not None:
             with self.services.runtime.scheduler.use(options.chat.model):
                 pass  # load the chat model now, so the first answer does not wait for it
+        self.services.skill("speech").warm(stt.model)  # and Whisper, for the first question
         with self.voice(voice_id) as engine:
             context = ConversationContext(memory=memory, caller=caller)
             vocabulary = Vocabulary(memory, caller, stt.vocabulary_options)

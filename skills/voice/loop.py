@@ -144,6 +144,20 @@ class VoiceLoop:
         self._turns = 0
         self._talking = threading.Event()
         self._released = threading.Event()
+        self._stopping = CancelToken()
+        self._worker: _Worker | None = None  # the live turn in progress, for stop()
+
+    # -- stopping ----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """End run() from any thread: the answer in progress is cancelled (generation and speech),
+        playback is cut, and nothing still buffered is taken as a last utterance."""
+        self._stopping.cancel()
+        if self._worker is not None:
+            self._worker.cancel()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.cancelled
 
     # -- push to talk ------------------------------------------------------------------------------
     def press(self) -> None:
@@ -236,7 +250,7 @@ class VoiceLoop:
 
     # -- a stream of turns -------------------------------------------------------------------------
     def run(self, source: AudioSource, sink: AudioSink) -> Iterator[VoiceEvent]:
-        """Listen to source and answer each utterance into sink until the source ends."""
+        """Listen to source and answer each utterance into sink until the source ends or stop()."""
         yield VoiceEvent("listening")
         if self.options.mode == "push-to-talk":
             yield from self._run_ptt(source, sink)
@@ -246,14 +260,21 @@ class VoiceLoop:
 
     def _run_hands_free(self, source: AudioSource, sink: AudioSink) -> Iterator[VoiceEvent]:
         detector = UtteranceDetector(self.options.utterance)
-        worker = _Worker() if source.realtime else None
+        worker = self._worker = _Worker() if source.realtime else None
         for chunk in source.chunks():
+            if self.stopped:
+                break
             for ev in detector.feed(chunk):
                 yield from self._on_utterance_event(ev, sink, worker)
             if worker is not None:
                 yield from worker.events()
-        for ev in detector.flush():
-            yield from self._on_utterance_event(ev, sink, worker)
+        if self.stopped:
+            if worker is not None:
+                worker.cancel()
+            sink.stop(detector.time)
+        else:
+            for ev in detector.flush():
+                yield from self._on_utterance_event(ev, sink, worker)
         if worker is not None:
             yield from worker.join()
 
@@ -273,7 +294,7 @@ class VoiceLoop:
         audio = ev.audio if ev.audio is not None else np.zeros(0, np.float32)
         yield VoiceEvent("utterance", self._turns + 1, f"{ev.speech_end - ev.speech_start:.2f}", at=ev.at)
         if worker is None:
-            yield from self.turn(audio, sink, ev.speech_end, ev.at)
+            yield from self.turn(audio, sink, ev.speech_end, ev.at, self._stopping)
         else:
             if worker.busy:
                 worker.cancel()
@@ -286,6 +307,9 @@ class VoiceLoop:
         clock = 0.0
         pressed_any = False
         for chunk in source.chunks():
+            if self.stopped:
+                sink.stop(clock)
+                return
             clock += len(chunk) / 16000
             if self._talking.is_set() or not source.realtime:
                 pressed_any = pressed_any or self._talking.is_set()
@@ -296,7 +320,7 @@ class VoiceLoop:
                 held.append(chunk)
             elif self._released.is_set() and held:
                 self._released.clear()
-                yield from self.turn(np.concatenate(held), sink, clock, clock)
+                yield from self.turn(np.concatenate(held), sink, clock, clock, self._stopping)
                 held = []
         if held:
             yield from self.turn(np.concatenate(held), sink, clock, clock)
