@@ -150,4 +150,4 @@ async def test_hands_free_conversation_from_a_recording_with_barge_in(
         assert views[1].answer.strip(), detail  # the first answer may be cut before a word of it
         conv = next(c for c in app.conversations.list() if c.title.startswith("Voice:"))
         assert len(app.conversations.messages(conv.id)) == 4
-    assert out.exists() and len(read_wav(out)) > 16000  # both answers, as heard
+    assert out.exists() and len(read_wav(out)) > 8000  # the answers as heard (the first one cut)
