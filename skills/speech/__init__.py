@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from runtime.audio import AudioSource
+from runtime.audio import SAMPLE_RATE, AudioSource
 from runtime.engines.whisper import SpeechEngine, SttOptions, SttResult
 from skills.host import SkillHost
 from skills.speech.stream import CaptionEvent, StreamingTranscriber, StreamOptions, live, simulate
@@ -52,8 +52,15 @@ class SpeechSkill:
             return self._engines[model_id]
 
     def warm(self, model: str = "whisper-tiny.en") -> None:
-        """Load model now, so the first transcription does not wait for it."""
-        self._release(model, self._acquire(model))
+        """Load model and run it once on a second of silence, so the first transcription waits
+        neither for the load nor for the decoder's first-call setup (about 2 s on 2 cores)."""
+        engine = self._acquire(model)
+        try:
+            engine.transcribe(
+                np.zeros(SAMPLE_RATE, np.float32), SttOptions(language="en", word_timestamps=False)
+            )
+        finally:
+            self._release(model, engine)
 
     def transcribe(
         self, audio: np.ndarray, model: str = "whisper-tiny.en", options: SttOptions = SttOptions()
