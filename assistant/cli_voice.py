@@ -170,6 +170,9 @@ def _show(ev: Any, verbose: bool, answering: set[int]) -> None:
         text = "" if ev.kind == "audio" and not verbose else ev.text.replace("\n", " | ")
         click.echo(f"{ev.kind:12s} turn {ev.turn} @{ev.at:6.2f}s {text}{extra}")
         return
+    if ev.kind in ("citations", "turn_done", "barge_in") and ev.turn in answering:
+        click.echo()  # end the answer's line before anything else is printed
+        answering.discard(ev.turn)
     if ev.kind == "transcript":
         console.print(f"[bold green]you>[/] {ev.text}", highlight=False)
         answering.discard(ev.turn)
@@ -182,11 +185,10 @@ def _show(ev: Any, verbose: bool, answering: set[int]) -> None:
     elif ev.kind == "resolved":
         err_console.print(f"[dim]({ev.text})[/]", highlight=False)
     elif ev.kind == "citations":
-        click.echo()
         for line in ev.text.splitlines():
             console.print(f"  [dim]{line}[/]", highlight=False)
     elif ev.kind == "barge_in":
-        console.print(f"\n[yellow](you spoke: answer stopped after {ev.text} s)[/]", highlight=False)
+        console.print(f"[yellow](you spoke: answer stopped after {ev.text} s)[/]", highlight=False)
     elif ev.kind == "turn_done":
         if ev.stats is not None:
             s = ev.stats
