@@ -174,3 +174,15 @@ def test_voice_websocket_needs_all_three_scopes(tts_daemon: Daemon) -> None:
         err.value.response.status_code == 400
         and json.loads(err.value.response.body)["error"]["field"] == "voice"
     )
+
+
+def test_a_voice_id_is_found_whatever_its_case(tts_daemon: Daemon) -> None:
+    # `models add en_US-amy-low.onnx` installs en_us-amy-low; apps use the file's spelling
+    data = (
+        _oai(tts_daemon)
+        .audio.speech.create(
+            model="tts-1", voice="PIPER-Joe-Medium", input="Hi there.", response_format="pcm"
+        )
+        .read()
+    )
+    assert len(data) > 24000 * 2 * 0.3  # pcm is 24 kHz 16-bit: at least 0.3 s of speech

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 def pick_voice(requested_model: str, requested_voice: str, voices: list[str], default: str) -> str:
     """Return the voice id for an OpenAI speech request; BadRequest naming the field otherwise.
     A voice id given as the model is used when the voice is one of OpenAI's names."""
-    if requested_voice in voices:
-        return requested_voice
+    folded = {v.lower(): v for v in voices}  # an added en_US-amy-low.onnx is the voice en_us-amy-low
+    if requested_voice.lower() in folded:
+        return folded[requested_voice.lower()]
     if requested_voice.lower() in W.OPENAI_VOICES:
         return requested_model if requested_model in voices else default
     known = ", ".join([*voices, "or an OpenAI voice name such as alloy"])
@@ -218,8 +219,10 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
         q = _loop_options(websocket)
         skill = ctx.services.skill("voice")
         voices = await ctx.to_thread(skill.voices)
-        if q.voice not in voices:
+        folded = {v.lower(): v for v in voices}
+        if q.voice.lower() not in folded:
             raise BadRequest(f"unknown voice {q.voice!r}", f"use one of: {', '.join(voices)}", field="voice")
+        q.voice = folded[q.voice.lower()]
     except AssistantError as exc:
         ctx.metrics.observe("voice", status_of(exc), time.perf_counter() - t0)
         await _refuse(websocket, exc)
@@ -262,6 +265,9 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
         while True:
             msg = await websocket.receive()
             if msg["type"] == "websocket.disconnect":
+                gone = loop_holder.get("loop")
+                if gone is not None:  # nobody is listening: the answer in progress stops now
+                    gone.stop()
                 source.close()
                 return
             data = msg.get("bytes")
