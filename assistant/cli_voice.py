@@ -75,7 +75,11 @@ def say(cfg: Config, text: str | None, out: str | None, voice_id: str | None, sp
 @click.option("--push-to-talk", "ptt", is_flag=True, help="Press Enter to start and to stop talking.")
 @click.option("--voice", "voice_id", default=None, help="Voice id (default: piper-joe-medium).")
 @click.option("--model", default=None, help="Chat model id (default: the role planner's voice model).")
-@click.option("--no-barge-in", is_flag=True, help="Let answers finish even when you speak over them.")
+@click.option(
+    "--no-barge-in",
+    is_flag=True,
+    help="Half duplex: ignore what is heard while an answer plays (speakers without headphones).",
+)
 @click.option("--events", is_flag=True, help="Print every event with its time and the latency split.")
 @click.pass_obj
 @friendly

@@ -72,7 +72,9 @@ class VoiceOptions:
 
     mode: "hands-free" finds utterances with VAD; "push-to-talk" takes what is heard between
         press() and release() (a file or pipe without presses is one utterance).
-    barge_in: speech during an answer stops it and takes the new utterance.
+    barge_in: speech during an answer stops it and takes the new utterance; without it the loop
+        is half duplex: speech that starts while an answer is written or played is not taken
+        (what speakers need without headphones: there is no echo cancellation).
     """
 
     mode: Mode = "hands-free"
@@ -146,6 +148,7 @@ class VoiceLoop:
         self._released = threading.Event()
         self._stopping = CancelToken()
         self._worker: _Worker | None = None  # the live turn in progress, for stop()
+        self._overheard = False  # the utterance under way began while an answer played (half duplex)
 
     # -- stopping ----------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -282,14 +285,22 @@ class VoiceLoop:
         self, ev: UtteranceEvent, sink: AudioSink, worker: _Worker | None
     ) -> Iterator[VoiceEvent]:
         if ev.kind == "start":
-            yield VoiceEvent("speech_start", self._turns + 1, at=ev.at)
             busy = worker is not None and worker.busy
+            if not self.options.barge_in and (busy or sink.playing(ev.at)):
+                # half duplex: what is heard while the answer is written or played is dropped (on
+                # speakers without echo cancellation, that is the answer itself coming back)
+                self._overheard = True
+                return
+            yield VoiceEvent("speech_start", self._turns + 1, at=ev.at)
             if self.options.barge_in and (busy or sink.playing(ev.at)):
                 if worker is not None:
                     worker.cancel()
                 heard = sink.stop(ev.at)
                 self._mark_interrupted()
                 yield VoiceEvent("barge_in", self._turns, f"{heard:.2f}", at=ev.at)
+            return
+        if self._overheard:
+            self._overheard = False
             return
         audio = ev.audio if ev.audio is not None else np.zeros(0, np.float32)
         yield VoiceEvent("utterance", self._turns + 1, f"{ev.speech_end - ev.speech_start:.2f}", at=ev.at)

@@ -63,3 +63,27 @@ def test_stop_during_a_recorded_turn_takes_no_more_questions(tmp_path) -> None: 
     watcher.join(timeout=5)
     assert seen.count("transcript") == 1 and seen[-1] == "done"
     assert len(chat.seen) == 1 and loop.context.turns[0].interrupted
+
+
+def test_without_barge_in_speech_over_an_answer_is_not_taken(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # half duplex, as on speakers with no echo cancellation: the answer coming back into the
+    # microphone (here, a second question while the first answer plays) is not a new question
+    from dataclasses import replace
+
+    from skills.voice import VoiceOptions
+
+    q1 = speak("What is on my calendar today?", tmp_path / "q1.wav")
+    q2 = speak("What time is it?", tmp_path / "q2.wav")
+    gap = np.zeros(int(1.2 * 16000), np.float32)
+    audio = np.concatenate([q1, gap, q2, gap, q2, np.zeros(16000 * 8, np.float32), q2, gap])
+    long_answer = "You have a meeting with the design team at ten, then lunch with Sarah. " * 2
+    options = replace(VoiceOptions(), barge_in=False)
+    chat = FakeChat(long_answer)
+    loop = VoiceLoop(scripted("first", "second", "third", "fourth"), chat, FakeTtsEngine(), options)
+    sink = TimelineSink()
+    events = list(loop.run(ArraySource(audio, AudioOptions(chunk_seconds=0.1)), sink))
+    kinds = [e.kind for e in events]
+    # the two questions over the first answer are dropped; the one after it ended is answered
+    assert kinds.count("transcript") == 2 and "barge_in" not in kinds, kinds
+    assert [e.text for e in events if e.kind == "transcript"] == ["first", "second"]
+    assert len(chat.seen) == 2 and not loop.context.turns[0].interrupted
