@@ -11,6 +11,7 @@ for ev in loop.run(FileSource("question.wav"), sink):        # transcript, token
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -19,6 +20,7 @@ import numpy as np
 
 from runtime.engines.base import SpeechChunk, TtsEngine, TtsOptions
 from runtime.engines.piper import DEFAULT_VOICE, hold_voice
+from skills.chat import ChatOptions
 from skills.host import SkillHost
 from skills.voice.context import ConversationContext
 from skills.voice.loop import TurnStats, VoiceEvent, VoiceLoop, VoiceOptions
@@ -129,6 +131,7 @@ class VoiceSkill:
         if options.chat.model is not None:
             with self.services.runtime.scheduler.use(options.chat.model):
                 pass  # load the chat model now, so the first answer does not wait for it
+            prime(self.services.runtime, options.chat)
         self.services.skill("speech").warm(stt.model)  # and Whisper, for the first question
         with self.voice(voice_id) as engine:
             context = ConversationContext(memory=memory, caller=caller)
@@ -157,6 +160,22 @@ def listen(
         return whisper(audio, replace(opts, prompt=prompt or None))
 
     return transcribe
+
+
+def prime(runtime: Any, chat: ChatOptions) -> None:
+    """Evaluate the chat prompt's fixed part (the spoken rules and examples) once, so the engine's
+    prefix cache holds it and the first question pays only for its own facts (without this the first
+    spoken answer of a session took 2-6 s longer to start)."""
+    if chat.prompt is None or chat.model is None:
+        return
+    from runtime.engines.base import ChatMessage, GenerationOptions
+
+    messages = chat.prompt([ChatMessage("user", "Hello?")], [], time.time())
+    try:
+        for _ in runtime.chat(messages, GenerationOptions(max_tokens=1, temperature=0.0), model=chat.model):
+            pass
+    except Exception as exc:  # a cold cache is slower, never a failed loop
+        log.warning("could not prime the voice prompt: %s", exc)
 
 
 def has_speech(audio: np.ndarray) -> bool:
