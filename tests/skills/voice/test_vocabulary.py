@@ -129,3 +129,31 @@ def test_a_follow_up_keeps_the_earlier_turns(memory: Any) -> None:
     ]
     messages = spoken_prompt([*history, ChatMessage("user", "What did she send?")], [], time.time())
     assert [m.content for m in messages[-3:-1]] == [h.content for h in history]
+
+
+class _Runtime:
+    """Records chat calls; fails when told to."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[list[ChatMessage], Any, str | None]] = []
+        self.fail = fail
+
+    def chat(self, messages: Any, options: Any = None, model: str | None = None) -> Iterator[Any]:
+        self.calls.append((list(messages), options, model))
+        if self.fail:
+            raise RuntimeError("model gone")
+        yield from ()
+
+
+def test_the_loop_primes_the_spoken_prefix_once_and_never_fails_on_it() -> None:
+    from skills.chat import ChatOptions
+    from skills.voice import prime
+
+    rt = _Runtime()
+    prime(rt, ChatOptions(model="m", prompt=spoken_prompt))
+    [(messages, options, model)] = rt.calls
+    fixed = spoken_prompt([ChatMessage("user", "When?")], [], time.time())[:-1]
+    assert messages[:-1] == fixed and model == "m" and options.max_tokens == 1
+    prime(rt, ChatOptions(model="m"))  # text chat's prompt: nothing to prime
+    assert len(rt.calls) == 1
+    prime(_Runtime(fail=True), ChatOptions(model="m", prompt=spoken_prompt))  # logged, not raised
