@@ -22,7 +22,12 @@ def _services(cfg: Config) -> Any:
 
 @click.command()
 @click.argument("text", required=False)
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write a WAV file instead of playing.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    help="Write a file instead of playing: .wav, .mp3, .opus/.ogg, .aac or .flac, by its extension.",
+)
 @click.option("--voice", "voice_id", default=None, help="Voice id (default: piper-joe-medium).")
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0.25, 4.0))
 @click.pass_obj
@@ -32,14 +37,24 @@ def say(cfg: Config, text: str | None, out: str | None, voice_id: str | None, sp
     from runtime.audio import AudioError
     from runtime.engines.base import TtsOptions
     from runtime.engines.piper import DEFAULT_VOICE
+    from skills.voice.encode import EXTENSIONS, EncodedFileSink
     from skills.voice.sinks import SpeakerSink, TimelineSink
 
+    fmt = Path(out).suffix.lower() if out else ""
+    if out and fmt not in (".wav", *EXTENSIONS):
+        raise AudioError(
+            f"cannot write {out}: unknown audio file extension {fmt or '(none)'}",
+            f"end --out with one of: .wav, {', '.join(EXTENSIONS)}",
+        )
     if text is None or text == "-":
         text = sys.stdin.read()
     if not any(c.isalnum() for c in text):
         raise AudioError("there is nothing to say", 'pass some text: assistant say "Hello there."')
     # find the speaker before loading anything: no device is one line, not a model load and a traceback
-    sink: Any = TimelineSink(gap=0.0) if out else SpeakerSink()
+    if out and fmt != ".wav":
+        sink: Any = EncodedFileSink(out, EXTENSIONS[fmt])  # written as each sentence is synthesised
+    else:
+        sink = TimelineSink(gap=0.0) if out else SpeakerSink()
     services = _services(cfg)
     t0 = time.perf_counter()
     audio = compute = 0.0

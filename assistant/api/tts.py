@@ -3,7 +3,8 @@
 `/v1/audio/speech` is OpenAI-compatible: {model, input, voice, response_format, speed}. The audio
 streams as it is synthesised, one sentence at a time: "wav" is a 16-bit mono WAV whose header
 declares an open length (as streaming servers send), "pcm" is raw signed 16-bit little-endian
-mono at 24 kHz, as OpenAI's pcm. Models: "tts-1", "tts-1-hd", "gpt-4o-mini-tts" and "piper" use
+mono at 24 kHz, as OpenAI's pcm; "mp3" (raw MP3 frames), "opus" (Ogg Opus, 48 kHz), "aac" (ADTS)
+and "flac" are encoded as each sentence is synthesised (skills/voice/encode.py). Models: "tts-1", "tts-1-hd", "gpt-4o-mini-tts" and "piper" use
 Piper; voices are the ids of installed or catalog Piper voices (`assistant models list`), and
 OpenAI's voice names ("alloy", "nova", ...) speak with the default voice.
 
@@ -41,7 +42,16 @@ OPENAI_VOICES = (
     "marin",
     "cedar",
 )
-FORMATS = ("wav", "pcm")
+# response_format -> the Content-Type it streams as
+CONTENT_TYPES = {
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+}
+FORMATS = tuple(CONTENT_TYPES)
 PCM_RATE = 24000
 
 
@@ -95,9 +105,9 @@ SPEECH = Endpoint(
     "tts",
     SpeechRequest,
     None,
-    summary="OpenAI-compatible text to speech (model, input, voice, response_format wav|pcm, speed), "
-    "streamed sentence by sentence.",
-    media_types=("audio/wav", "audio/pcm"),
+    summary="OpenAI-compatible text to speech (model, input, voice, response_format "
+    "wav|pcm|mp3|opus|aac|flac, speed), streamed sentence by sentence.",
+    media_types=tuple(CONTENT_TYPES.values()),
 )
 VOICE = Endpoint(
     "voice",

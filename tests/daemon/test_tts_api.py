@@ -96,7 +96,7 @@ def test_bad_requests_name_the_field(tts_daemon: Daemon) -> None:
     oai = _oai(tts_daemon)
     cases = [
         ({"voice": "nobody"}, "voice"),
-        ({"response_format": "mp3"}, "response_format"),
+        ({"response_format": "aiff"}, "response_format"),
         ({"model": "whisper-1"}, "model"),
         ({"input": "  ...  "}, "input"),
     ]

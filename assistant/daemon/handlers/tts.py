@@ -48,7 +48,7 @@ def _check(body: W.SpeechRequest, voices: list[str], default: str) -> str:
     if body.response_format not in W.FORMATS:
         raise BadRequest(
             f"response_format {body.response_format!r} is not supported",
-            "use wav or pcm (16-bit mono; pcm is 24 kHz, as OpenAI's)",
+            f"use one of: {', '.join(W.FORMATS)} (pcm is 16-bit mono at 24 kHz, as OpenAI's)",
             field="response_format",
         )
     if not any(c.isalnum() for c in body.input):
@@ -73,24 +73,43 @@ async def speech(ctx: HandlerContext, body: W.SpeechRequest, app: AppIdentity, r
 
     voice_id, engine = await ctx.to_thread(_hold, ctx, body)
     runtime = ctx.services.runtime
+    fmt = body.response_format
+    encoder = None
+    if fmt not in ("wav", "pcm"):
+        from skills.voice.encode import Encoder
+
+        try:
+            encoder = await ctx.to_thread(Encoder, fmt, engine.sample_rate)
+        except BaseException:
+            runtime.release(voice_id)
+            raise
     chunks = engine.synthesize(body.input, TtsOptions(speed=body.speed))
-    wav = body.response_format == "wav"
 
     async def audio() -> Any:
         try:
-            if wav:
+            if fmt == "wav":
                 yield wav_header(engine.sample_rate)
             while True:
                 chunk = await ctx.to_thread(next, chunks, None)
                 if chunk is None:
-                    return
-                samples = chunk.samples if wav else resample(chunk.samples, chunk.sample_rate, W.PCM_RATE)
-                yield pcm16(samples)
+                    break
+                if encoder is not None:  # the bytes of this sentence that are ready (the rest follows)
+                    data = await ctx.to_thread(encoder.write, chunk.samples)
+                    if data:
+                        yield data
+                elif fmt == "wav":
+                    yield pcm16(chunk.samples)
+                else:
+                    yield pcm16(resample(chunk.samples, chunk.sample_rate, W.PCM_RATE))
+            if encoder is not None:
+                yield await ctx.to_thread(encoder.finish)
         finally:
             chunks.close()
+            if encoder is not None:
+                encoder.close()
             runtime.release(voice_id)
 
-    return StreamingResponse(audio(), media_type="audio/wav" if wav else "audio/pcm")
+    return StreamingResponse(audio(), media_type=W.CONTENT_TYPES[fmt])
 
 
 async def voice_http(ctx: HandlerContext, body: None, app: AppIdentity, request: Request) -> Any:
