@@ -83,6 +83,8 @@ class VoiceSkill:
         """Hold the voice through the runtime's scheduler for the duration of the block."""
         rt = self.services.runtime
         voices = self.voices()
+        # `models add en_US-amy-low.onnx` installs it as en_us-amy-low: the file's name finds it too
+        voice_id = {v.lower(): v for v in voices}.get(voice_id.lower(), voice_id)
         if voice_id not in voices:
             from runtime.errors import ModelNotFound
 
@@ -133,6 +135,7 @@ class VoiceSkill:
                 pass  # load the chat model now, so the first answer does not wait for it
             prime(self.services.runtime, options.chat)
         self.services.skill("speech").warm(stt.model)  # and Whisper, for the first question
+        has_speech(np.zeros(1600, np.float32))  # and Silero VAD (its first call loads it)
         with self.voice(voice_id) as engine:
             context = ConversationContext(memory=memory, caller=caller)
             vocabulary = Vocabulary(memory, caller, stt.vocabulary_options)
