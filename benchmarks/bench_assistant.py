@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.assistant_data import PLAIN, push_week, week
-from benchmarks.common import machine, median, pct, write
+from benchmarks.common import machine, median, pct, pinned_now, write
 
 
 def _chat_models(rt: Any) -> list[str]:
@@ -38,10 +38,12 @@ def run(models: list[str] | None, n_plain: int, n_events: int, max_tokens: int) 
     rt = Runtime(Config.from_env())
     plan = role_plan(rt)
     folder = Path(tempfile.mkdtemp(prefix="bench-assistant-"))
+    now = pinned_now()  # the week and the time words in questions mean the same at any hour
     memory = MemorySkill(
-        MemoryOptions(StoreOptions(folder / "m.db", key_source="file")), embedder=FakeEmbedder()
+        MemoryOptions(StoreOptions(folder / "m.db", key_source="file"), clock=lambda: now),
+        embedder=FakeEmbedder(),
     )
-    w = week(n_events)
+    w = week(n_events, now=now)
     ids = push_week(memory, w)
     gen = GenerationOptions(max_tokens=max_tokens, temperature=0.0, truncation="truncate_start")
     out: dict[str, Any] = {
@@ -57,7 +59,7 @@ def run(models: list[str] | None, n_plain: int, n_events: int, max_tokens: int) 
         rt.store.ensure(model)
         with rt.scheduler.use(model):
             pass  # loading is not answering
-        plain, grounded = ChatSkill(rt, None), ChatSkill(rt, memory)
+        plain, grounded = ChatSkill(rt, None), ChatSkill(rt, memory, clock=lambda: now)
         opts = ChatOptions(model=model, generation=gen)
         rows: dict[str, list[dict[str, Any]]] = {"plain": [], "grounded": []}
         for q in PLAIN[:n_plain]:

@@ -27,6 +27,13 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def pinned_now() -> float:
+    """Yesterday at 15:00 local time: a generated week ending then reads the same whatever the hour a
+    benchmark runs ("this morning" and "yesterday" mean the same records after midnight too)."""
+    lt = time.localtime(time.time() - 86400)
+    return time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 15, 0, 0, 0, 0, -1))
+
+
 def machine() -> dict[str, Any]:
     return {
         "platform": platform.platform(),

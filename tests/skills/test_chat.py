@@ -10,6 +10,7 @@ from typing import Any, Iterator, Sequence
 import pytest
 
 from benchmarks.assistant_data import PLAIN, push_week, week
+from benchmarks.common import pinned_now
 from runtime.engines.base import ChatMessage, GenerationOptions, TokenEvent
 from runtime.engines.fake import FakeTextEngine
 from skills.chat import ChatOptions, ChatSkill, is_bare
@@ -46,13 +47,6 @@ def week_memory(tmp_path_factory):  # type: ignore[no-untyped-def]
     ids = push_week(m, w)
     yield m, w, ids
     m.close()
-
-
-def pinned_now() -> float:
-    """Yesterday at 15:00 local time: always in the past, and the same hour of the day whenever the
-    suite runs, so "yesterday" and "this morning" mean the same records after midnight too."""
-    lt = time.localtime(time.time() - 86400)
-    return time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 15, 0, 0, 0, 0, -1))
 
 
 def owner() -> Any:
