@@ -172,6 +172,12 @@ def rank(
         # "the latest ..." or "what happened yesterday": the newest events count even without shared words
         for e in memory.browse(caller, BrowseOptions(filters=window, limit=60)):
             pool.setdefault(e.id, e)
+    if q.kinds and q.since is not None:
+        # "what did I note this morning": every note of that window, though no word of it matches
+        # (word and embedding hits on other things must not crowd it out)
+        kinds = Filters(kinds=q.kinds, since=q.since, until=q.until)
+        for e in memory.browse(caller, BrowseOptions(filters=kinds, limit=30)):
+            pool.setdefault(e.id, e)
     if not pool:
         return []
     eligible = [

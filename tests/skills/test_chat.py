@@ -45,6 +45,8 @@ def week_memory(tmp_path_factory):  # type: ignore[no-untyped-def]
     )
     w = week(1500, now=now)
     ids = push_week(m, w)
+    # rank as a user's memory does once its background embedding has caught up (it depends on it)
+    assert m.wait_embedded(120)
     yield m, w, ids
     m.close()
 
@@ -89,6 +91,8 @@ def test_a_bare_citation_is_not_an_answer() -> None:
         ("What is the latest message from Carla?", "carla"),
         ("When is my dentist appointment?", "dentist"),
         ("Who sent me the onboarding slides?", "grace"),
+        ("What did I note this morning?", "note"),
+        ("What time does Elena's train leave?", "elena"),
     ],
 )
 def test_retrieval_ranks_by_person_time_and_latest_over_word_overlap(
