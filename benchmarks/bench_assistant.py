@@ -45,6 +45,7 @@ def run(models: list[str] | None, n_plain: int, n_events: int, max_tokens: int) 
     )
     w = week(n_events, now=now)
     ids = push_week(memory, w)
+    memory.wait_embedded(300)  # ask what a user's memory would answer once embedding has caught up
     gen = GenerationOptions(max_tokens=max_tokens, temperature=0.0, truncation="truncate_start")
     out: dict[str, Any] = {
         "machine": machine(),
