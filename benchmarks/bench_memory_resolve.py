@@ -19,21 +19,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import median, pct, write
+from benchmarks.common import median, pct, pinned_now, write
 from benchmarks.memory_week import Query, week
 
 
-def _memory(root: Path, background: bool = False) -> Any:
+def _memory(root: Path, background: bool = False, now: float | None = None) -> Any:
+    """The memory skill over root; now: the clock it reads time words by (None: the real one)."""
     from skills.memory import MemoryOptions, MemorySkill, StoreOptions
     from skills.memory.embed import FakeEmbedder
 
-    return MemorySkill(
-        MemoryOptions(StoreOptions(root / "memory.db", key_source="file"), background=background),
-        embedder=FakeEmbedder() if background else None,
-    )
+    opts = MemoryOptions(StoreOptions(root / "memory.db", key_source="file"), background=background)
+    if now is not None:
+        opts = replace(opts, clock=lambda: now)
+    return MemorySkill(opts, embedder=FakeEmbedder() if background else None)
 
 
 def _push(mem: Any, events: list[dict[str, Any]]) -> dict[int, str]:
@@ -115,10 +117,13 @@ def _correct(q: Query, cand: dict[str, Any], keys: dict[int, str]) -> bool:
 
 
 def run_week(seed: int, verbose: bool, reps: int = 3) -> dict[str, Any]:
-    w = week(seed)
+    # a week ending at a pinned hour: run after midnight, "a few hours ago" would be yesterday and
+    # the week's own answers to "from yesterday" or "this morning" ambiguous
+    now = pinned_now()
+    w = week(seed, now=now)
     with tempfile.TemporaryDirectory(prefix="bench-resolve-") as tmp:
         root = Path(tmp)
-        mem = _memory(root)
+        mem = _memory(root, now=now)
         keys = _push(mem, w.events)
         d = _Daemon(root, mem)
         try:
@@ -203,10 +208,11 @@ def _filler(n: int, seed: int, now: float) -> list[dict[str, Any]]:
 
 
 def run_big(total: int, verbose: bool) -> dict[str, Any]:
-    w = week(1)
+    now = pinned_now()
+    w = week(1, now=now)
     with tempfile.TemporaryDirectory(prefix="bench-resolve-big-") as tmp:
         root = Path(tmp)
-        mem = _memory(root)
+        mem = _memory(root, now=now)
         t0 = time.perf_counter()
         keys = _push(mem, _filler(total - len(w.events), 99, w.now) + w.events)
         ingest = time.perf_counter() - t0

@@ -194,6 +194,10 @@ class _Gen:
             for i in range(per_day):
                 h = r.uniform(7.5, 22.0)
                 t = self.at(d, h)
+                if t >= self.now - 60:
+                    # today's hours still to come: earlier instead, never piled up at "a minute ago"
+                    # (identical times made "that file" or "her" a tie, so the answer hung on the hour)
+                    t = self.now - r.uniform(120.0, 6 * HOUR)
                 pick = r.random()
                 if pick < 0.25:
                     self.add(
@@ -545,10 +549,12 @@ def week(seed: int = 1, now: float | None = None, noise_per_day: int = 215) -> W
     ]
 
     def last_person(names: list[str]) -> str:
+        # the last one person you dealt with: a sender, a contact, a 1:1 (a meeting of several is
+        # no answer to "her": which of its people would she be?)
         for e in reversed(ev):
-            for p in e.get("entities", {}).get("people", []):
-                if p in names and e["kind"] in ("message", "contact", "calendar"):
-                    return str(p)
+            people = e.get("entities", {}).get("people", [])
+            if len(people) == 1 and people[0] in names and e["kind"] in ("message", "contact", "calendar"):
+                return str(people[0])
         return ""
 
     q += [

@@ -421,7 +421,8 @@ class Resolver:
         named = self._named(ref, people)
         if named:
             entity, frac = named
-            score += 2.0 * frac + 0.75 / len(people)  # "the meeting with Ana": a 1:1 before a crowd
+            # "the meeting with Ana": a 1:1 before a crowd she is in, even a more recent crowd
+            score += 2.0 * frac + 1.5 / len(people)
             why.insert(0, f"about {entity}")
         if ref.person == "who":
             if not people:
