@@ -377,7 +377,9 @@ def main() -> None:
             f"idle daemon, every connector on: {out['idle']['cpu_percent_of_core']:.3f}% of a core "
             f"over {out['idle']['seconds']} s"
         )
-    out["note"] = "2-core machine shared with ~8 other agents working at the same time"
+    out["load_average"] = [
+        round(x, 2) for x in os.getloadavg()
+    ]  # how busy the cores were (read, not assumed)
     print(write("memory_resolve", out))
 
 
