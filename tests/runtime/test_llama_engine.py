@@ -277,6 +277,7 @@ def test_concurrent_requests_on_one_real_model_are_queued(real_runtime, smollm_i
             errors.append(exc)
 
     before = real_runtime.scheduler.metrics["smollm2-135m"].queue_wait_seconds
+    loads = real_runtime.scheduler.metrics["smollm2-135m"].loads
     threads = [threading.Thread(target=ask, args=(i,)) for i in prompts]
     for t in threads:
         t.start()
@@ -285,4 +286,5 @@ def test_concurrent_requests_on_one_real_model_are_queued(real_runtime, smollm_i
     assert not errors
     assert all(answers[c] in results[c] for c in prompts), results
     assert real_runtime.scheduler.metrics["smollm2-135m"].queue_wait_seconds > before
-    assert real_runtime.scheduler.metrics["smollm2-135m"].loads == 1
+    # one model for the four (loaded at most once here: the keep-alive reaper may have unloaded it)
+    assert real_runtime.scheduler.metrics["smollm2-135m"].loads - loads <= 1
