@@ -11,16 +11,9 @@ from runtime.config import Config
 from assistant.daemon.apps import ensure_owner_token
 from assistant.tui.app import make_app
 from assistant.tui.daemon_backend import DaemonBackend, running_daemon
+from tests.tui.helpers import until
 
 pytestmark = pytest.mark.real_model
-
-
-async def _until(pilot: Any, cond: Any, timeout: float = 60.0) -> None:
-    for _ in range(int(timeout * 10)):
-        await pilot.pause(0.1)
-        if cond():
-            return
-    raise AssertionError("condition not reached in time")
 
 
 async def test_tui_finds_and_uses_the_running_daemon(daemon: Any, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -37,7 +30,7 @@ async def test_tui_finds_and_uses_the_running_daemon(daemon: Any, tmp_path) -> N
         await pilot.click("#prompt")
         app.screen.query_one("#prompt").value = "What is the capital of France? One word."
         await pilot.press("enter")
-        await _until(pilot, lambda: not app.screen.generating and len(app.screen.query("MessageView")) == 2)
+        await until(pilot, lambda: not app.screen.generating and len(app.screen.query("MessageView")) == 2)
         reply = list(app.screen.query("MessageView"))[1].text
         # SmolLM2-135M samples at the TUI's temperature 0.3 and is not reliable on facts (it once said
         # "One word: notes."): what this test proves is the path, a streamed reply from the daemon

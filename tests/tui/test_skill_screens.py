@@ -9,16 +9,9 @@ import pytest
 from assistant.tui.app import make_app
 from assistant.tui.backend import LocalBackend
 from tests.skills.speech.helpers import speak
+from tests.tui.helpers import until
 
 pytestmark = pytest.mark.real_model
-
-
-async def _until(pilot, cond, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout * 10)):
-        await pilot.pause(0.1)
-        if cond():
-            return
-    raise AssertionError("condition not reached in time")
 
 
 async def test_type_see_ghost_text_and_accept_it(tui_config, services) -> None:  # type: ignore[no-untyped-def]
@@ -29,7 +22,7 @@ async def test_type_see_ghost_text_and_accept_it(tui_config, services) -> None: 
         box = app.screen.query_one("#prompt")
         await pilot.click("#prompt")
         await pilot.press(*"The weekly meeting is moved to next")
-        await _until(pilot, lambda: bool(box.ghost), timeout=30)
+        await until(pilot, lambda: bool(box.ghost), timeout=30)
         ghost = box.ghost
         typed = box.value
         await pilot.press("tab")
@@ -46,7 +39,7 @@ async def test_translate_as_you_type(tui_config, services) -> None:  # type: ign
         assert app.screen.focused is app.screen.query_one("#source-text")
         await pilot.press(*"Good morning. The library opens at nine.")
         out = app.screen.query_one("#target-text")
-        await _until(pilot, lambda: "biblioteca" in str(out.render()).lower(), timeout=30)
+        await until(pilot, lambda: "biblioteca" in str(out.render()).lower(), timeout=30)
         info = str(app.screen.query_one("#translate-info").render())
         assert "bergamot" in info and "en" in info
 
@@ -62,7 +55,7 @@ async def test_live_captions_from_an_espeak_file(tui_config, services, tmp_path:
         app.screen.query_one("#audio-path").value = str(wav)
         await pilot.click("#file")
         view = app.screen.query_one("#captions")
-        await _until(
+        await until(
             pilot, lambda: app.screen.query_one("#captions-stop").disabled and view.committed, timeout=120
         )
         text = " ".join(view.committed).lower()
@@ -79,7 +72,7 @@ async def test_microphone_missing_is_said_plainly(tui_config, services) -> None:
         await pilot.pause(0.3)
         await pilot.click("#mic")
         stats = app.screen.query_one("#captions-stats")
-        await _until(pilot, lambda: "file" in str(stats.render()).lower(), timeout=20)
+        await until(pilot, lambda: "file" in str(stats.render()).lower(), timeout=20)
         assert "microphone" in str(stats.render()).lower() or "audio" in str(stats.render()).lower()
 
 
@@ -104,11 +97,11 @@ async def test_memory_search_and_forget_an_event(tui_config, services) -> None: 
         app.screen.query_one("#memory-query").value = "quarterly budget"
         await pilot.click("#memory-search")
         table = app.screen.query_one("#memory-table")
-        await _until(pilot, lambda: table.row_count >= 1, timeout=20)
+        await until(pilot, lambda: table.row_count >= 1, timeout=20)
         assert table.get_row_at(0)[0] == str(ev.id)
         table.focus()
         await pilot.click("#forget-event")
-        await _until(pilot, lambda: mem.get(Caller("user", owner=True), ev.id) is None, timeout=20)
+        await until(pilot, lambda: mem.get(Caller("user", owner=True), ev.id) is None, timeout=20)
         assert not mem.search(Caller("user", owner=True), "quarterly budget")
 
 
@@ -141,11 +134,11 @@ async def test_enter_resolves_a_reference_and_searches_plain_words(tui_config, s
         await pilot.press("enter")
         table = app.screen.query_one("#memory-table")
         status = app.screen.query_one("#memory-status")
-        await _until(pilot, lambda: "resolved" in str(status.render()), timeout=20)
+        await until(pilot, lambda: "resolved" in str(status.render()), timeout=20)
         assert table.get_row_at(0)[0] == str(doc.id)
         box.value = "complaint"
         await pilot.press("enter")
-        await _until(pilot, lambda: "searched" in str(status.render()), timeout=20)
+        await until(pilot, lambda: "searched" in str(status.render()), timeout=20)
         assert table.get_row_at(0)[0] == str(noise.id)
 
 
@@ -168,9 +161,9 @@ async def test_chat_answer_cites_memory(tui_config, services) -> None:  # type: 
         await pilot.click("#prompt")
         app.screen.query_one("#prompt").value = "Who sent me the signed contract?"
         await pilot.press("enter")
-        await _until(pilot, lambda: not app.screen.generating and len(app.screen.query("MessageView")) == 2)
+        await until(pilot, lambda: not app.screen.generating and len(app.screen.query("MessageView")) == 2)
         reply = list(app.screen.query("MessageView"))[1]
-        await _until(pilot, lambda: bool(reply.citations), timeout=5)
+        await until(pilot, lambda: bool(reply.citations), timeout=5)
         assert f"[mem:{ev.id}]" in reply.citations and "mail" in reply.citations
 
 
@@ -183,7 +176,7 @@ async def test_voice_input_from_a_file_goes_into_the_chat(tui_config, services, 
         await pilot.pause(0.2)
         app.screen.query_one("#voice-path").value = str(wav)
         await pilot.click("#voice-file")
-        await _until(
+        await until(
             pilot,
             lambda: type(app.screen).__name__ == "ChatScreen" and len(app.screen.query("MessageView")) == 2,
             timeout=60,
@@ -199,5 +192,5 @@ async def test_voice_without_a_microphone_says_so(tui_config, services) -> None:
         await pilot.pause(0.2)
         await pilot.click("#record")
         status = app.screen.query_one("#voice-status")
-        await _until(pilot, lambda: "file" in str(status.render()).lower(), timeout=20)
+        await until(pilot, lambda: "file" in str(status.render()).lower(), timeout=20)
         assert type(app.screen).__name__ == "VoiceDialog"  # stays open, offering a file instead

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -12,14 +12,7 @@ from assistant.tui.app import make_app
 from assistant.tui.backend import LocalBackend
 from assistant.tui.fake_backend import FakeBackend
 from tests.skills.voice.helpers import read_wav, speak
-
-
-async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 60) -> None:
-    for _ in range(int(timeout * 10)):
-        if cond():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("condition not met in time")
+from tests.tui.helpers import until
 
 
 async def test_a_typed_question_is_not_spoken_but_a_spoken_one_is(tui_config: Any) -> None:
@@ -28,14 +21,14 @@ async def test_a_typed_question_is_not_spoken_but_a_spoken_one_is(tui_config: An
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.click("#prompt")
         await pilot.press(*"typed question", "enter")
-        await _until(pilot, lambda: len(app.screen.query("MessageView")) == 2 and not app.screen.generating)
+        await until(pilot, lambda: len(app.screen.query("MessageView")) == 2 and not app.screen.generating)
         await pilot.pause(0.3)
         assert backend.spoken == []
         await pilot.press("ctrl+o")
         await pilot.pause(0.2)
         app.screen.query_one("#voice-path").value = "/any/file.wav"  # the fake hears "hello"
         await pilot.click("#voice-file")
-        await _until(pilot, lambda: len(backend.spoken) == 1)
+        await until(pilot, lambda: len(backend.spoken) == 1)
         assert backend.spoken[0].strip() == backend.reply
 
 
@@ -55,7 +48,7 @@ async def test_spoken_answer_without_a_speaker_goes_to_a_file(
         app.screen.query_one("#voice-path").value = str(wav)
         await pilot.click("#voice-file")
         try:
-            await _until(pilot, out.exists, timeout=300)
+            await until(pilot, out.exists, timeout=300)
         except AssertionError:
             notes = [n.message for n in app._notifications]
             views = [v.text for v in app.screen.query("MessageView")]

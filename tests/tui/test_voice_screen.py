@@ -4,7 +4,7 @@ each answer used, push to talk, stop, and no microphone."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,14 +16,16 @@ from assistant.tui.screens.voice import VoiceScreen, VoiceTurnView
 from skills.memory.model import Caller
 from skills.speech.metrics import words
 from tests.skills.voice.helpers import read_wav, speak, write_wav
+from tests.tui.helpers import until
 
 
-async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 60) -> None:
-    for _ in range(int(timeout * 10)):
-        if cond():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("condition not met in time")
+async def _voice_screen(pilot: Any, app: Any) -> VoiceScreen:
+    """Switch to the voice screen (F6) and return it."""
+    await pilot.press("f6")
+    await until(pilot, lambda: isinstance(app.screen, VoiceScreen))
+    screen = app.screen
+    assert isinstance(screen, VoiceScreen)
+    return screen
 
 
 def _state(app: Any) -> str:
@@ -34,12 +36,9 @@ async def test_a_spoken_turn_is_shown_and_kept_as_a_conversation(tui_config: Any
     backend = FakeBackend(tui_config)
     app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f6")
-        await _until(pilot, lambda: isinstance(app.screen, VoiceScreen))
-        screen = app.screen
-        assert isinstance(screen, VoiceScreen)
+        screen = await _voice_screen(pilot, app)
         await pilot.press("ctrl+l")
-        await _until(pilot, lambda: screen.session is None and bool(screen.turns))
+        await until(pilot, lambda: screen.session is None and bool(screen.turns))
         turn = screen.turns[1]
         assert turn.heard == "What is the capital of Italy?"
         assert turn.answer.strip() == backend.reply
@@ -55,10 +54,7 @@ async def test_push_to_talk_presses_and_releases_with_ctrl_t(tui_config: Any) ->
     backend = FakeBackend(tui_config)
     app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f6")
-        await _until(pilot, lambda: isinstance(app.screen, VoiceScreen))
-        screen = app.screen
-        assert isinstance(screen, VoiceScreen)
+        screen = await _voice_screen(pilot, app)
         assert screen.query_one("#voice-talk").disabled  # hands-free needs no Talk key
         screen.query_one("#voice-mode").value = "push-to-talk"
         session = backend.voice_session  # the fake's session is made on Listen
@@ -71,13 +67,13 @@ async def test_push_to_talk_presses_and_releases_with_ctrl_t(tui_config: Any) ->
 
         backend.voice_session = keep  # type: ignore[method-assign]
         await pilot.press("ctrl+l")
-        await _until(pilot, lambda: bool(made))
+        await until(pilot, lambda: bool(made))
         await pilot.pause(0.2)
         assert not screen.turns and "press Talk" in _state(app)
         await pilot.press("ctrl+t")
         assert made[0].presses == 1 and str(screen.query_one("#voice-talk").label) == "Done"
         await pilot.press("ctrl+t")  # released: the utterance is taken and answered
-        await _until(pilot, lambda: screen.session is None and bool(screen.turns))
+        await until(pilot, lambda: screen.session is None and bool(screen.turns))
         assert screen.turns[1].answer.strip() == backend.reply
 
 
@@ -85,16 +81,13 @@ async def test_stop_ends_a_conversation_that_is_waiting(tui_config: Any) -> None
     backend = FakeBackend(tui_config)
     app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f6")
-        await _until(pilot, lambda: isinstance(app.screen, VoiceScreen))
-        screen = app.screen
-        assert isinstance(screen, VoiceScreen)
+        screen = await _voice_screen(pilot, app)
         screen.query_one("#voice-mode").value = "push-to-talk"
         await pilot.press("ctrl+l")
-        await _until(pilot, lambda: screen.session is not None)
+        await until(pilot, lambda: screen.session is not None)
         await pilot.pause(0.2)
         await pilot.press("escape")
-        await _until(pilot, lambda: screen.session is None)
+        await until(pilot, lambda: screen.session is None)
         assert not screen.turns and _state(app).startswith("stopped")
 
 
@@ -102,8 +95,7 @@ async def test_stop_ends_a_conversation_that_is_waiting(tui_config: Any) -> None
 async def test_without_a_microphone_it_says_so_in_one_line(tui_config: Any, services: Any) -> None:
     app = make_app(tui_config, warm=False, backend=LocalBackend(services))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f6")
-        await _until(pilot, lambda: isinstance(app.screen, VoiceScreen))
+        await _voice_screen(pilot, app)
         await pilot.press("ctrl+l")
         await pilot.pause(0.3)
         state = _state(app)
@@ -134,13 +126,10 @@ async def test_hands_free_conversation_from_a_recording_with_barge_in(
     out = backend.config.data_dir / "voice" / "conversation.wav"
     app = make_app(tui_config, warm=False, backend=backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f6")
-        await _until(pilot, lambda: isinstance(app.screen, VoiceScreen))
-        screen = app.screen
-        assert isinstance(screen, VoiceScreen)
+        screen = await _voice_screen(pilot, app)
         screen.query_one("#voice-recording").value = str(path)
         await pilot.press("ctrl+l")
-        await _until(pilot, lambda: screen.session is None, timeout=300)
+        await until(pilot, lambda: screen.session is None, timeout=300)
         views = list(screen.query(VoiceTurnView))
         detail = [(v.heard, v.answer, v.notes, v.citations) for v in views] + [_state(app)]
         assert len(views) == 2, detail
