@@ -76,3 +76,20 @@ def fuzz_daemon(
     yield d
     stop_daemon(d)
     rt.close()
+
+
+@pytest.fixture(scope="module")
+def tts_daemon(tmp_path_factory: pytest.TempPathFactory, real_runtime: Any) -> Iterator[Daemon]:
+    """A daemon per module for the speech tests, with a "speaker" (tts) and a "talker" (stt, chat,
+    tts) app."""
+    from assistant.services import Services
+
+    root = tmp_path_factory.mktemp("tts")
+    services = Services(
+        Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model=SMOL), runtime=real_runtime
+    )
+    d = start_daemon(root, services)
+    d.tokens["speaker"] = d.registry.add("speaker", "tts")
+    d.tokens["talker"] = d.registry.add("talker", "stt,chat,tts")
+    yield d
+    stop_daemon(d)

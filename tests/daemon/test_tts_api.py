@@ -8,7 +8,7 @@ import json
 import shutil
 import wave
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import openai
@@ -16,27 +16,12 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from assistant.services import Services
-from runtime.config import Config
 from skills.speech.metrics import words
-from tests.daemon.helpers import SMOL, Daemon, start_daemon, stop_daemon
+from tests.daemon.helpers import Daemon
 from tests.skills.voice.helpers import speak
 
 pytestmark = pytest.mark.real_model
 TEXT = "Hello there. The library opens at nine tomorrow. Bring your card."
-
-
-@pytest.fixture(scope="module")
-def tts_daemon(tmp_path_factory: pytest.TempPathFactory, real_runtime: Any) -> Iterator[Daemon]:
-    root = tmp_path_factory.mktemp("tts")
-    services = Services(
-        Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model=SMOL), runtime=real_runtime
-    )
-    d = start_daemon(root, services)
-    d.tokens["speaker"] = d.registry.add("speaker", "tts")
-    d.tokens["talker"] = d.registry.add("talker", "stt,chat,tts")
-    yield d
-    stop_daemon(d)
 
 
 def _oai(d: Daemon, token: str = "speaker") -> openai.OpenAI:

@@ -5,34 +5,18 @@ with ffmpeg (faster_whisper.decode_audio) and Whisper hears the text back."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
 
 import openai
 import pytest
 
 from assistant.api import tts as W
-from assistant.services import Services
-from runtime.config import Config
 from skills.speech.metrics import words
 from skills.voice.encode import FORMATS
-from tests.daemon.helpers import SMOL, Daemon, start_daemon, stop_daemon
-from tests.daemon.test_tts_api import _hear, _oai
+from tests.daemon.helpers import Daemon
+from tests.daemon.test_tts_api import TEXT, _hear, _oai
 
 pytestmark = pytest.mark.real_model
-TEXT = "Hello there. The library opens at nine tomorrow. Bring your card."
 MAGIC = {"mp3": b"\xff", "opus": b"OggS", "aac": b"\xff", "flac": b"fLaC"}
-
-
-@pytest.fixture(scope="module")
-def tts_daemon(tmp_path_factory: pytest.TempPathFactory, real_runtime: Any) -> Iterator[Daemon]:
-    root = tmp_path_factory.mktemp("tts-formats")
-    services = Services(
-        Config.from_env({"ASSISTANT_HOME": str(root)}).with_(chat_model=SMOL), runtime=real_runtime
-    )
-    d = start_daemon(root, services)
-    d.tokens["speaker"] = d.registry.add("speaker", "tts")
-    yield d
-    stop_daemon(d)
 
 
 def test_the_wire_formats_are_the_encoders() -> None:
