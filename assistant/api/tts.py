@@ -1,12 +1,12 @@
 """Wire types and endpoints of text to speech and the spoken conversation loop.
 
-`/v1/audio/speech` is OpenAI-compatible: {model, input, voice, response_format, speed}. The audio
-streams as it is synthesised, one sentence at a time: "wav" is a 16-bit mono WAV whose header
-declares an open length (as streaming servers send), "pcm" is raw signed 16-bit little-endian
-mono at 24 kHz, as OpenAI's pcm; "mp3" (raw MP3 frames), "opus" (Ogg Opus, 48 kHz), "aac" (ADTS)
-and "flac" are encoded as each sentence is synthesised (skills/voice/encode.py). Models: "tts-1", "tts-1-hd", "gpt-4o-mini-tts" and "piper" use
-Piper; voices are the ids of installed or catalog Piper voices (`assistant models list`), and
-OpenAI's voice names ("alloy", "nova", ...) speak with the default voice.
+`/v1/audio/speech` is OpenAI-compatible: {model, input, voice, response_format (mp3 when not given,
+as OpenAI's), speed}. The audio streams as it is synthesised, one sentence at a time: "wav" is a 16-bit
+mono WAV whose header declares an open length (as streaming servers send), "pcm" is raw signed 16-bit
+little-endian mono at 24 kHz, as OpenAI's pcm; "mp3" (raw MP3 frames), "opus" (Ogg Opus, 48 kHz), "aac"
+(ADTS) and "flac" are encoded as each sentence is synthesised (skills/voice/encode.py). Models: "tts-1",
+"tts-1-hd", "gpt-4o-mini-tts" and "piper" use Piper; voices are the ids of installed or catalog Piper
+voices (`assistant models list`), and OpenAI's voice names ("alloy", "nova", ...) speak with the default voice.
 
 Voice loop protocol (WebSocket `/v1/voice`, `Authorization: Bearer <token>` with the "stt",
 "chat" and "tts" scopes). Query parameters are VoiceLoopOptions' fields. The client sends binary
@@ -70,7 +70,8 @@ class SpeechRequest(Wire):
     voice: str = Field(
         default="alloy", max_length=200, json_schema_extra={"enum": [*OPENAI_VOICES, DEFAULT_VOICE]}
     )
-    response_format: str = Field(default="wav", max_length=20, json_schema_extra={"enum": list(FORMATS)})
+    # mp3 when not given, as OpenAI's API: apps written for it save the reply as speech.mp3
+    response_format: str = Field(default="mp3", max_length=20, json_schema_extra={"enum": list(FORMATS)})
     speed: float = Field(default=1.0, ge=0.25, le=4.0)
     instructions: Optional[str] = None
 
@@ -106,7 +107,7 @@ SPEECH = Endpoint(
     SpeechRequest,
     None,
     summary="OpenAI-compatible text to speech (model, input, voice, response_format "
-    "wav|pcm|mp3|opus|aac|flac, speed), streamed sentence by sentence.",
+    "mp3 (default)|opus|aac|flac|wav|pcm, speed), streamed sentence by sentence.",
     media_types=tuple(CONTENT_TYPES.values()),
 )
 VOICE = Endpoint(

@@ -57,3 +57,14 @@ def test_an_unknown_format_names_the_field_and_the_formats(tts_daemon: Daemon) -
         )
     body = err.value.response.json()["error"]
     assert body["field"] == "response_format" and "mp3" in body["fix"] and "flac" in body["fix"], body
+
+
+def test_without_a_format_the_reply_is_mp3_as_openai_sends(tts_daemon: Daemon, tmp_path: Path) -> None:
+    # apps written for OpenAI save the reply as speech.mp3 without naming a format
+    out = tmp_path / "speech.mp3"
+    with _oai(tts_daemon).audio.speech.with_streaming_response.create(
+        model="tts-1", voice="alloy", input="Hello there."
+    ) as response:
+        assert response.headers["content-type"].startswith("audio/mpeg")
+        response.stream_to_file(out)
+    assert out.read_bytes()[:1] == b"\xff" and out.stat().st_size > 1000
