@@ -40,12 +40,7 @@ def say(cfg: Config, text: str | None, out: str | None, voice_id: str | None, sp
     from skills.voice.encode import EXTENSIONS, EncodedFileSink
     from skills.voice.sinks import SpeakerSink, TimelineSink
 
-    fmt = Path(out).suffix.lower() if out else ""
-    if out and fmt not in (".wav", *EXTENSIONS):
-        raise AudioError(
-            f"cannot write {out}: unknown audio file extension {fmt or '(none)'}",
-            f"end --out with one of: .wav, {', '.join(EXTENSIONS)}",
-        )
+    fmt = _out_format(out)
     if text is None or text == "-":
         text = sys.stdin.read()
     if not any(c.isalnum() for c in text):
@@ -123,6 +118,7 @@ def voice(
     from skills.voice import VoiceOptions
     from skills.voice.sinks import SpeakerSink, TimelineSink
 
+    fmt = _out_format(out)
     opts = AudioOptions(chunk_seconds=0.1)
     # sources and sinks first: no microphone or speaker is one line before any model loads
     source: Any = (
@@ -156,7 +152,7 @@ def voice(
                 console.print("\n[dim](stopped)[/]")
                 stopped = True
         if out and heard:
-            sink.save(out)
+            _save(sink, out, fmt)
             err_console.print(f"wrote {out}", highlight=False)
         elif hasattr(sink, "drain"):
             sink.drain()
@@ -169,6 +165,35 @@ def voice(
         raise AudioError(
             f"no speech heard in {where}", "speak closer to the microphone, or check the recording"
         )
+
+
+def _out_format(out: str | None) -> str:
+    """Return --out's extension (".wav", ".mp3", ...), "" without --out; AudioError for others."""
+    from runtime.audio import AudioError
+    from skills.voice.encode import EXTENSIONS
+
+    fmt = Path(out).suffix.lower() if out else ""
+    if out and fmt not in (".wav", *EXTENSIONS):
+        raise AudioError(
+            f"cannot write {out}: unknown audio file extension {fmt or '(none)'}",
+            f"end --out with one of: .wav, {', '.join(EXTENSIONS)}",
+        )
+    return fmt
+
+
+def _save(sink: Any, out: str, fmt: str) -> None:
+    """Write a conversation's answers, as heard, in the format --out's extension names."""
+    from skills.voice.encode import EXTENSIONS, EncodedFileSink
+
+    if fmt == ".wav":
+        sink.save(out)
+        return
+    encoded = EncodedFileSink(out, EXTENSIONS[fmt])
+    try:
+        encoded.write(sink.audio(), sink.sample_rate or 22050)
+        encoded.save()
+    finally:
+        encoded.close()
 
 
 def _enter_toggles(loop: Any) -> None:

@@ -31,6 +31,24 @@ def test_say_writes_an_mp3_file(tmp_path: Path, real_store: Any, hear_back: Any)
     assert {"morning", "meeting", "friday"} <= set(heard), heard
 
 
+@pytest.mark.real_model
+def test_voice_answers_a_recording_into_an_opus_file(tmp_path: Path, real_store: Any) -> None:
+    from tests.skills.voice.helpers import read_wav, speak
+
+    question = tmp_path / "question.wav"
+    speak("What is the capital of France?", question)
+    out = tmp_path / "answer.opus"
+    p = run(["voice", "--file", str(question), "--out", str(out)], tmp_path, real_store.root)
+    assert p.returncode == 0, p.stderr
+    assert "you>" in p.stdout and "capital" in p.stdout.lower(), p.stdout
+    assert out.read_bytes()[:4] == b"OggS"  # Ogg Opus, as the extension says
+    assert len(read_wav(out)) > 16000 * 0.5  # over half a second of answer
+    bad = run(
+        ["voice", "--file", str(question), "--out", str(tmp_path / "a.aiff")], tmp_path, real_store.root
+    )
+    assert "unknown audio file extension .aiff" in one_line_error(bad)
+
+
 def test_an_unknown_extension_names_the_formats(tmp_path: Path, real_store: Any) -> None:
     p = run(["say", "Hello.", "--out", str(tmp_path / "x.aiff")], tmp_path, real_store.root)
     assert "unknown audio file extension .aiff" in one_line_error(p)
