@@ -2,7 +2,8 @@
 TUI shares its loaded models, queues and learning with other apps), via the client SDK.
 
 Things that belong to this machine's user session stay local: the model store on disk, the
-device plan, and the microphone for captions and voice input.
+device plan, the microphone and the speakers (the voice screen's loop itself runs in the daemon, over
+its /v1/voice WebSocket: daemon_voice.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from runtime.engines.base import CancelToken, ChatMessage
 
 if TYPE_CHECKING:
     from assistant.client import Client
+    from assistant.tui.voice_session import VoiceSession, VoiceSettings
     from skills.autocomplete.types import Kind
 
 
@@ -98,6 +100,13 @@ class DaemonBackend(LocalBackend):
         self.client.call(
             "autocomplete_feedback", {"session": doc, "prefix": prefix, "text": text, "accepted": True}
         )
+
+    def voice_session(self, settings: VoiceSettings) -> VoiceSession:
+        """The conversation loop runs in the daemon (its Whisper, chat model and voice); the microphone
+        and the speakers stay here."""
+        from assistant.tui.daemon_voice import DaemonVoiceSession
+
+        return DaemonVoiceSession(self.client, settings, self.config.data_dir)
 
     def loaded(self) -> list[tuple[str, str, int]]:
         return [(m, "in the daemon", 0) for m in self.client.health().loaded_models]

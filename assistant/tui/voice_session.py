@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Iterator, Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Protocol
 
 if TYPE_CHECKING:
     from runtime.audio import AudioSource
     from skills.voice.loop import VoiceEvent, VoiceLoop
-    from skills.voice.sinks import SpeakerSink, TimelineSink
     from assistant.services import Services
 
 Mode = Literal["hands-free", "push-to-talk"]
@@ -51,28 +51,42 @@ class VoiceSession(Protocol):
         ...
 
 
+def open_audio(settings: VoiceSettings, data_dir: Path) -> tuple[AudioSource, Any, Path, str]:
+    """Return (source, sink, the WAV file answers go to without a speaker, where answers are heard).
+    A recording plays at real speed, as if it were the microphone: the same live path. No
+    microphone is an AudioError here, before any model loads."""
+    from runtime.audio import AudioError, AudioOptions, FileSource, MicrophoneSource, PacedSource
+    from skills.voice.sinks import SpeakerSink, TimelineSink
+
+    opts = AudioOptions(chunk_seconds=0.1)
+    source: AudioSource = (
+        PacedSource(FileSource(settings.path, opts)) if settings.path else MicrophoneSource(opts)
+    )
+    out = data_dir / "voice" / "conversation.wav"
+    try:
+        return source, SpeakerSink(), out, "answers play on the speakers"
+    except AudioError as exc:
+        return source, TimelineSink(), out, f"{exc.message}: answers are written to {out}"
+
+
+def save_answers(sink: Any, out: Path, heard: bool) -> None:
+    """Without a speaker, write what was answered (as heard) to out; then close the sink."""
+    from skills.voice.sinks import TimelineSink
+
+    if isinstance(sink, TimelineSink) and heard:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sink.save(out)
+    sink.close()
+
+
 class LocalVoiceSession:
     """The voice skill's loop in this process. The source and sink open in the constructor, so no
     microphone is an AudioError on the UI thread before any model loads."""
 
     def __init__(self, services: Services, settings: VoiceSettings) -> None:
-        from runtime.audio import AudioError, AudioOptions, FileSource, MicrophoneSource, PacedSource
-        from skills.voice.sinks import SpeakerSink, TimelineSink
-
         self.services = services
         self.settings = settings
-        opts = AudioOptions(chunk_seconds=0.1)
-        # a recording is played at real speed, as if it were the microphone: the same live path
-        self.source: AudioSource = (
-            PacedSource(FileSource(settings.path, opts)) if settings.path else MicrophoneSource(opts)
-        )
-        self.out = services.config.data_dir / "voice" / "conversation.wav"
-        self.sink: SpeakerSink | TimelineSink
-        try:
-            self.sink, self.output = SpeakerSink(), "answers play on the speakers"
-        except AudioError as exc:
-            self.sink = TimelineSink()
-            self.output = f"{exc.message}: answers are written to {self.out}"
+        self.source, self.sink, self.out, self.output = open_audio(settings, services.config.data_dir)
         self._loop: VoiceLoop | None = None
         self._stopped = threading.Event()
         self._pressed = False
@@ -80,7 +94,6 @@ class LocalVoiceSession:
     def events(self) -> Iterator[VoiceEvent]:
         from skills.memory.model import Caller
         from skills.voice import VoiceOptions
-        from skills.voice.sinks import TimelineSink
 
         base = VoiceOptions()
         options = replace(base, mode=self.settings.mode, barge_in=self.settings.barge_in)
@@ -98,10 +111,7 @@ class LocalVoiceSession:
         finally:
             self._loop = None
             self.source.close()
-            if isinstance(self.sink, TimelineSink) and heard:
-                self.out.parent.mkdir(parents=True, exist_ok=True)
-                self.sink.save(self.out)
-            self.sink.close()
+            save_answers(self.sink, self.out, heard)
 
     def press(self) -> None:
         self._pressed = True
