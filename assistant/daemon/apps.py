@@ -192,12 +192,3 @@ def ensure_app_token(registry: AppRegistry, token_file: Path, app: str, scopes: 
         fh.write(token + "\n")
     os.replace(tmp, token_file)
     return token
-    registry.revoke(OWNER)
-    token = registry.add(OWNER, ("admin",))
-    token_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = token_file.with_name(f".{token_file.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    os.replace(tmp, token_file)
-    return token

@@ -14,7 +14,7 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -43,6 +43,7 @@ __all__ = [
     "Vocabulary",
     "VocabularyOptions",
     "create",
+    "find_voice",
     "listen",
 ]
 log = logging.getLogger(__name__)
@@ -83,9 +84,8 @@ class VoiceSkill:
         """Hold the voice through the runtime's scheduler for the duration of the block."""
         rt = self.services.runtime
         voices = self.voices()
-        # `models add en_US-amy-low.onnx` installs it as en_us-amy-low: the file's name finds it too
-        voice_id = {v.lower(): v for v in voices}.get(voice_id.lower(), voice_id)
-        if voice_id not in voices:
+        found = find_voice(voice_id, voices)
+        if found is None:
             from runtime.errors import ModelNotFound
 
             raise ModelNotFound(
@@ -93,11 +93,11 @@ class VoiceSkill:
                 f"use one of {', '.join(voices)}, or add a Piper voice with `assistant models add voice.onnx`",
                 field="voice",
             )
-        engine = hold_voice(rt, voice_id)
+        engine = hold_voice(rt, found)
         try:
             yield engine
         finally:
-            rt.release(voice_id)
+            rt.release(found)
 
     def speak(
         self, text: str, voice_id: str = DEFAULT_VOICE, options: TtsOptions = TtsOptions()
@@ -179,6 +179,12 @@ def prime(runtime: Any, chat: ChatOptions) -> None:
             pass
     except Exception as exc:  # a cold cache is slower, never a failed loop
         log.warning("could not prime the voice prompt: %s", exc)
+
+
+def find_voice(name: str, voices: Sequence[str]) -> str | None:
+    """Return the voice id name means, whatever its case (`models add en_US-amy-low.onnx` installs
+    it as en_us-amy-low, and apps use the file's spelling); None when no voice has that id."""
+    return {v.lower(): v for v in voices}.get(name.lower())
 
 
 def has_speech(audio: np.ndarray) -> bool:

@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 def pick_voice(requested_model: str, requested_voice: str, voices: list[str], default: str) -> str:
     """Return the voice id for an OpenAI speech request; BadRequest naming the field otherwise.
     A voice id given as the model is used when the voice is one of OpenAI's names."""
-    folded = {v.lower(): v for v in voices}  # an added en_US-amy-low.onnx is the voice en_us-amy-low
-    if requested_voice.lower() in folded:
-        return folded[requested_voice.lower()]
+    from skills.voice import find_voice
+
+    found = find_voice(requested_voice, voices)
+    if found is not None:
+        return found
     if requested_voice.lower() in W.OPENAI_VOICES:
         return requested_model if requested_model in voices else default
     known = ", ".join([*voices, "or an OpenAI voice name such as alloy"])
@@ -230,7 +232,7 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
     """Serve one conversation: audio frames in, events and answer audio out, until "end"."""
     from dataclasses import replace
 
-    from skills.voice import VoiceOptions
+    from skills.voice import VoiceOptions, find_voice
 
     t0 = time.perf_counter()
     try:
@@ -238,10 +240,10 @@ async def voice(ctx: HandlerContext, websocket: WebSocket) -> None:
         q = _loop_options(websocket)
         skill = ctx.services.skill("voice")
         voices = await ctx.to_thread(skill.voices)
-        folded = {v.lower(): v for v in voices}
-        if q.voice.lower() not in folded:
+        found = find_voice(q.voice, voices)
+        if found is None:
             raise BadRequest(f"unknown voice {q.voice!r}", f"use one of: {', '.join(voices)}", field="voice")
-        q.voice = folded[q.voice.lower()]
+        q.voice = found
     except AssistantError as exc:
         ctx.metrics.observe("voice", status_of(exc), time.perf_counter() - t0)
         await _refuse(websocket, exc)
