@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pytest
 
-from runtime.audio import ArraySource, AudioOptions
+from runtime.audio import ArraySource, AudioOptions, PacedSource
 from runtime.engines.base import CancelToken, ChatMessage
 from runtime.engines.piper import FakeTtsEngine, split_sentences
 from skills.chat import ChatAnswer, ChatOptions
@@ -131,24 +131,13 @@ def test_barge_in_on_a_recorded_stream_cuts_the_answer_and_takes_the_new_utteran
     assert kinds.index("barge_in") < [i for i, k in enumerate(kinds) if k == "transcript"][1]
 
 
-class LiveSource(ArraySource):
-    """An array played out in real time, like a microphone."""
-
-    realtime = True
-
-    def chunks(self) -> Iterator[np.ndarray]:
-        for chunk in super().chunks():
-            time.sleep(len(chunk) / 16000)
-            yield chunk
-
-
 def test_barge_in_on_a_live_stream_cancels_the_running_answer(
     two_questions: tuple[np.ndarray, float],
 ) -> None:
     audio, _ = two_questions
     chat = FakeChat("one two three four five six seven eight nine ten " * 20, delay=0.05)
     loop = VoiceLoop(scripted("first question", "second question"), chat, FakeTtsEngine())
-    events = list(loop.run(LiveSource(audio, AudioOptions(chunk_seconds=0.1)), TimelineSink()))
+    events = list(loop.run(PacedSource(ArraySource(audio, AudioOptions(chunk_seconds=0.1))), TimelineSink()))
     kinds = [e.kind for e in events]
     assert "barge_in" in kinds and kinds.count("transcript") == 2
     first_done = next(e for e in events if e.kind == "turn_done" and e.turn == 1)
@@ -211,7 +200,9 @@ def test_push_to_talk_takes_what_is_heard_between_press_and_release(
     threading.Timer(1.5, loop.release).start()
     kinds = [
         e.kind
-        for e in loop.run(LiveSource(audio[: 3 * 16000], AudioOptions(chunk_seconds=0.1)), TimelineSink())
+        for e in loop.run(
+            PacedSource(ArraySource(audio[: 3 * 16000], AudioOptions(chunk_seconds=0.1))), TimelineSink()
+        )
     ]
     assert kinds.count("transcript") == 1 and kinds[-1] == "done"
     assert len(heard) == 1 and 0.7 <= heard[0] <= 1.3

@@ -8,11 +8,11 @@ import time
 
 import numpy as np
 
-from runtime.audio import ArraySource, AudioOptions
+from runtime.audio import ArraySource, AudioOptions, PacedSource
 from runtime.engines.piper import FakeTtsEngine
 from skills.voice import TimelineSink, VoiceLoop
 from tests.skills.voice.helpers import speak
-from tests.skills.voice.test_voice_logic import FakeChat, LiveSource, scripted
+from tests.skills.voice.test_voice_logic import FakeChat, scripted
 
 
 def _stop_when(loop: VoiceLoop, events: list[str], kind: str) -> threading.Thread:
@@ -35,7 +35,7 @@ def test_stop_during_a_live_answer_cancels_it_and_ends_the_run(tmp_path) -> None
     watcher = _stop_when(loop, seen, "token")
     t0 = time.perf_counter()
     events = []
-    for ev in loop.run(LiveSource(audio, AudioOptions(chunk_seconds=0.1)), TimelineSink()):
+    for ev in loop.run(PacedSource(ArraySource(audio, AudioOptions(chunk_seconds=0.1))), TimelineSink()):
         events.append(ev)
         seen.append(ev.kind)
     watcher.join(timeout=5)
