@@ -372,7 +372,11 @@ class Scheduler(Generic[E]):
     def keep_alive_of(self, model_id: str) -> float:
         """Seconds model_id stays loaded once idle; negative means until unloaded."""
         with self._mu:
-            return self._keep.get(model_id, self.keep_alive)
+            return self._ttl(model_id)
+
+    def _ttl(self, model_id: str) -> float:
+        """keep_alive_of without the lock (the caller holds _mu)."""
+        return self._keep.get(model_id, self.keep_alive)
 
     def expires_in(self, model_id: str) -> float | None:
         """Seconds until model_id's keep-alive ends (all of it while the model is in use: it runs
@@ -392,7 +396,7 @@ class Scheduler(Generic[E]):
             due = [
                 s.last_used + ttl - now
                 for s in self._slots.values()
-                if s.idle and (ttl := self._keep.get(s.model_id, self.keep_alive)) >= 0
+                if s.idle and (ttl := self._ttl(s.model_id)) >= 0
             ]
         return max(min(due), 0.0) if due else None
 
@@ -402,7 +406,7 @@ class Scheduler(Generic[E]):
         gone = []
         with self._mu:
             for s in self._slots.values():
-                ttl = self._keep.get(s.model_id, self.keep_alive)
+                ttl = self._ttl(s.model_id)
                 if s.idle and ttl >= 0 and now - s.last_used > ttl:
                     self._evict(s)
                     gone.append(s.model_id)
